@@ -1,0 +1,103 @@
+"""Per-request plumbing: one session per request, committed in one place, and the caller.
+
+A request loads, authorises and acts through services that only flush; `finish_request` commits
+once when the response is a success (or when an error asks for its bookkeeping to be kept), and
+only then runs the side effects registered with `after_commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from backend.errors import AuthenticationRequired
+from backend.extensions import Services
+from backend.models import AccessToken, Role, User
+from backend.services import auth, scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["anjian"])
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = services().db.sessionmaker()
+    return cast(Session, g.db)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    g.setdefault("after_commit", []).append(callback)
+
+
+def current_user() -> User:
+    return cast(User, g.user)
+
+
+def current_token() -> AccessToken:
+    return cast(AccessToken, g.access_token)
+
+
+def login_required(*roles: Role) -> Callable[[F], F]:
+    """Authenticate the bearer token; with roles, also require one of them."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthenticationRequired(
+                    "Send 'Authorization: Bearer <token>'; "
+                    "get a token from POST /api/v1/auth/token."
+                )
+            access = auth.authenticate(db(), services().config.secret_key, token.strip())
+            g.access_token, g.user = access, access.user
+            if roles:
+                scope.require_role(access.user, *roles)
+            return view(*args, **kwargs)
+
+        doc = getattr(wrapper, "_apidoc", {})
+        doc.setdefault("manual_doc", {}).setdefault("security", [{"bearerAuth": []}])
+        wrapper._apidoc = doc  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def finish_request(response: Response) -> Response:
+    session: Session | None = g.pop("db", None)
+    if session is None:
+        return response
+    try:
+        if response.status_code < 400 or g.get("commit_on_error"):
+            session.commit()
+        else:
+            session.rollback()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    for callback in g.pop("after_commit", []):
+        callback()
+    return response
+
+
+def discard_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+def register(app: Flask) -> None:
+    app.after_request(finish_request)
+    app.teardown_request(discard_session)

@@ -1,0 +1,106 @@
+"""Enterprises (被检查单位), scoped to units."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.domain.sectors import SECTORS
+from backend.models import Enterprise
+from backend.services import enterprises, scope
+
+from .context import current_user, db, login_required
+from .schemas import PageArgs, page_of
+
+blp = Blueprint(
+    "enterprises",
+    __name__,
+    url_prefix="/api/v1/enterprises",
+    description="Inspected businesses (被检查单位)",
+)
+
+SECTOR = ma.validate.OneOf(list(SECTORS))
+
+
+class EnterpriseSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    unit_id = ma.fields.UUID(metadata={"description": "Defaults to the caller's unit"})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    credit_code = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=18),
+        metadata={"description": "统一社会信用代码 (GB 32100)"},
+    )
+    sector = ma.fields.String(
+        required=True,
+        validate=SECTOR,
+        metadata={"description": "; ".join(f"{k}: {v}" for k, v in SECTORS.items())},
+    )
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=300))
+    contact_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
+    contact_phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=40))
+    version = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+
+class EnterpriseUpdate(EnterpriseSchema):
+    class Meta:
+        exclude = ("unit_id",)
+
+    expected_version = ma.fields.Integer(
+        load_only=True,
+        load_default=None,
+        metadata={"description": "The version you read; a change since then is refused with 409"},
+    )
+
+
+class EnterpriseQuery(PageArgs):
+    q = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "Name, address or exact credit code"},
+    )
+    sector = ma.fields.String(load_default=None, validate=SECTOR)
+    unit_id = ma.fields.UUID(load_default=None)
+
+
+@blp.route("")
+class Enterprises(MethodView):
+    @login_required()
+    @blp.arguments(EnterpriseQuery, location="query")
+    @blp.response(200, page_of(EnterpriseSchema, "EnterprisePage"))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search the enterprises of the caller's units, by name"""
+        return enterprises.search(db(), current_user(), **args)
+
+    @login_required()
+    @blp.arguments(EnterpriseSchema)
+    @blp.response(201, EnterpriseSchema)
+    def post(self, args: dict[str, Any]) -> Enterprise:
+        """Register an enterprise in the caller's unit (an admin may name a unit below theirs)"""
+        user = current_user()
+        unit = scope.get_visible_unit(db(), user, args.pop("unit_id", user.unit_id))
+        return enterprises.create(db(), user, unit, args)
+
+
+@blp.route("/<uuid:enterprise_id>")
+class EnterpriseById(MethodView):
+    @login_required()
+    @blp.response(200, EnterpriseSchema)
+    def get(self, enterprise_id: uuid.UUID) -> Enterprise:
+        """One enterprise"""
+        return enterprises.get_visible(db(), current_user(), enterprise_id)
+
+    @login_required()
+    @blp.arguments(EnterpriseUpdate(partial=True))
+    @blp.response(200, EnterpriseSchema)
+    def patch(self, args: dict[str, Any], enterprise_id: uuid.UUID) -> Enterprise:
+        """Change an enterprise's details"""
+        enterprise = enterprises.get_visible(db(), current_user(), enterprise_id)
+        expected = args.pop("expected_version", None)
+        return enterprises.update(db(), current_user(), enterprise, args, expected_version=expected)

@@ -1,0 +1,154 @@
+"""The one table from domain errors to HTTP, and the handlers that render the one error shape:
+{"code": "<stable.dotted.code>", "status": <int>, "message": "<human text>", "errors": {...}}.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+import checklists
+from backend import errors as e
+
+log = logging.getLogger(__name__)
+
+# Most specific class first: the first isinstance match wins.
+TABLE: list[tuple[type[Exception], int, str]] = [
+    (e.InvalidCredentials, 401, "auth.invalid_credentials"),
+    (e.AuthenticationRequired, 401, "auth.required"),
+    (e.TokenRevoked, 401, "auth.token_revoked"),
+    (e.AccountLocked, 429, "auth.locked"),
+    (e.PermissionDenied, 403, "auth.forbidden"),
+    (e.DeviceRevoked, 403, "auth.device_revoked"),
+    (e.DeviceTaken, 409, "auth.device_taken"),
+    (e.InvalidCursor, 400, "pagination.invalid_cursor"),
+    (e.DuplicateEnterprise, 409, "enterprise.duplicate"),
+    (e.StaleVersion, 409, "conflict.stale_version"),
+    (e.Conflict, 409, "conflict"),
+    (e.NotFound, 404, "not_found"),
+    (e.InvalidInput, 422, "validation.invalid"),
+    (checklists.UnknownItem, 422, "checklist.unknown_item"),
+    (checklists.InvalidAnswer, 422, "checklist.invalid_answer"),
+]
+
+HTTP_CODES = {
+    400: "request.bad",
+    401: "auth.required",
+    403: "auth.forbidden",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    406: "http.not_acceptable",
+    409: "conflict",
+    412: "http.precondition_failed",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    422: "validation.invalid",
+    428: "http.precondition_required",
+    429: "http.too_many_requests",
+    500: "server.error",
+    503: "server.unavailable",
+}
+
+# Failures whose bookkeeping must still be committed (a failed sign-in counts toward a lock).
+KEEP_CHANGES = (e.InvalidCredentials,)
+
+
+def error_response(
+    status: int, code: str, message: str, errors: Any = None, headers: Any = None
+) -> Response:
+    body = {"code": code, "status": status, "message": message, "errors": errors or {}}
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_domain_error(exc: Exception) -> Response:
+    for cls, status, code in TABLE:
+        if isinstance(exc, cls):
+            if isinstance(exc, KEEP_CHANGES):
+                g.commit_on_error = True
+            if isinstance(exc, e.DomainError):
+                return error_response(status, code, exc.message, exc.errors, exc.headers)
+            return error_response(status, code, str(exc), getattr(exc, "errors", None))
+    raise exc
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status < 400:  # 304 Not Modified and redirects are not errors
+        return exc.get_response()
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    headers = dict(data.get("headers") or {})
+    if status == 400 and isinstance(getattr(exc, "exc", None), ValueError):
+        # webargs attaches the JSONDecodeError / UnicodeDecodeError it caught.
+        return error_response(
+            400,
+            "request.malformed_json",
+            "The request body is not valid JSON. Check its syntax.",
+            messages,
+            headers,
+        )
+    if status == 422 and messages:
+        return error_response(
+            422, "validation.invalid", _validation_message(messages), messages, headers
+        )
+    if status == 413:
+        return error_response(
+            413,
+            "request.too_large",
+            "The request body is larger than this server accepts. Send less at a time.",
+            {},
+            headers,
+        )
+    if status == 405:
+        headers.update(dict(exc.get_headers()) if hasattr(exc, "get_headers") else {})
+        headers.pop("Content-Type", None)
+    message = data.get("message") or exc.description or exc.name
+    return error_response(
+        status, HTTP_CODES.get(status, f"http.{status}"), message, messages, headers
+    )
+
+
+def _validation_message(messages: Any) -> str:
+    fields: list[str] = []
+    for location in messages.values() if isinstance(messages, dict) else []:
+        if isinstance(location, dict):
+            fields.extend(_field_paths(location))
+    if not fields:
+        return "The request is not valid. See errors for details."
+    return "Fix these fields and send again: " + ", ".join(fields) + "."
+
+
+def _field_paths(tree: dict[Any, Any], prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            paths.extend(_field_paths(value, path))
+        else:
+            paths.append(path)
+    return paths
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(
+        500,
+        "server.error",
+        "Something went wrong on the server. Try again; if it keeps "
+        "happening, report the time of the request.",
+    )
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    for cls, _status, _code in TABLE:
+        app.register_error_handler(cls, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)

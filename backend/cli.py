@@ -1,0 +1,180 @@
+"""The `anjian` command: a Flask CLI group over the app factory."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import checklists as checklist_files
+from backend.app import create_app, services
+from backend.config import ConfigError
+from backend.errors import DomainError
+from backend.extensions import prepare_store
+from backend.models import Role, Unit, User
+
+from . import migrate
+from .jobs import runtime
+from .services import checklists, demo, organisation
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"Configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
+def main() -> None:
+    """Anjian 安检: field safety inspections."""
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="Also create a demo district and users.")
+@with_appcontext
+def init(with_demo: bool) -> None:
+    """Create or migrate the database and load the checklists."""
+    svc = services(current_app)
+    migrate.upgrade(svc.db.engine)
+    click.echo(f"Database ready ({svc.db.dialect}).")
+    prepare_store(svc.store)
+    with svc.db.session() as session:
+        for published in checklists.publish(session, checklist_files.load_directory()):
+            state = "published" if published.created else "unchanged"
+            click.echo(f"Checklist {published.code} version {published.version}: {state}.")
+        if with_demo:
+            result = demo.install(session, svc.config.demo_password)
+            click.echo(
+                f"Demo: created {len(result.created)} records"
+                if result.created
+                else "Demo: already installed, nothing changed."
+            )
+            if result.password:
+                click.echo(
+                    "Demo users admin, supervisor, inspector1, inspector2 share the "
+                    f"password: {result.password}\n(shown once; set "
+                    "ANJIAN_DEMO_PASSWORD to choose it)"
+                )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int) -> None:
+    """Serve the API (development server; production uses gunicorn)."""
+    svc = services(current_app)
+    runtime.bind(svc)
+    if not svc.config.redis_url:
+        click.echo("REDIS_URL is not set: background jobs run in this process.")
+    click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run an rq worker (needs REDIS_URL)."""
+    try:
+        runtime.run_worker(services(current_app), burst=burst)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--unit", "unit_ref", required=True, help="Unit id or exact name.")
+@click.password_option(envvar="ANJIAN_NEW_PASSWORD")
+@with_appcontext
+def users_create(username: str, display_name: str, role: str, unit_ref: str, password: str) -> None:
+    """Create a user (the first admin, typically)."""
+    with services(current_app).db.session() as session:
+        unit = _find_unit(session, unit_ref)
+        try:
+            user = organisation.create_user(
+                session,
+                None,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=Role(role),
+                unit=unit,
+            )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"Created {user.role} {user.username} in {unit.name} ({user.id}).")
+
+
+def _find_unit(session: Session, ref: str) -> Unit:
+    query = select(Unit)
+    try:
+        query = query.where(Unit.id == uuid.UUID(ref))
+    except ValueError:
+        query = query.where(Unit.name == ref)
+    found = list(session.scalars(query))
+    if len(found) != 1:
+        raise click.ClickException(
+            f"No unit {ref!r}." if not found else f"Several units are named {ref!r}; use its id."
+        )
+    return found[0]
+
+
+@main.group()
+def enterprises() -> None:
+    """Manage enterprises."""
+
+
+@enterprises.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unit", "unit_ref", help="Unit for rows that name none (id or exact name).")
+@click.option(
+    "--as-user",
+    "username",
+    default="admin",
+    show_default=True,
+    help="Recorded in the audit log as the importer.",
+)
+@with_appcontext
+def enterprises_import(file: Path, unit_ref: str | None, username: str) -> None:
+    """Import enterprises from CSV or XLSX: all rows or, if any row is bad, none."""
+    from .services import enterprise_import
+
+    with services(current_app).db.session() as session:
+        actor = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if actor is None:
+            raise click.ClickException(f"No user {username!r}; pass --as-user.")
+        default_unit = _find_unit(session, unit_ref) if unit_ref else None
+        try:
+            rows = enterprise_import.read_rows(file)
+        except enterprise_import.UnreadableFile as exc:
+            raise click.ClickException(str(exc)) from None
+        with click.progressbar(length=len(rows), label="Checking rows") as bar:
+            report = enterprise_import.import_rows(
+                session, actor, rows, default_unit, progress=bar.update
+            )
+        if report.errors:
+            session.rollback()
+            for line in report.describe():
+                click.echo(line, err=True)
+            raise click.ClickException(
+                f"{len(report.errors)} of {len(rows)} rows are bad; nothing was imported."
+            )
+        click.echo(f"Imported {report.created} enterprises.")

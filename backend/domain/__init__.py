@@ -1,0 +1,1 @@
+"""Small pure rules of the domain that are not checklist, sync or media rules."""

@@ -1,0 +1,40 @@
+"""The long-lived collaborators of one process, built once from the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from media.store import ObjectStore, S3Store, store_from_settings
+
+from .config import Config
+from .db import Database
+from .services.auth import LoginPolicy
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    store: ObjectStore
+    login_policy: LoginPolicy
+
+
+def build_services(config: Config, db: Database) -> Services:
+    return Services(
+        config=config,
+        db=db,
+        store=store_from_settings(config.s3, local_root=config.media_dir),
+        login_policy=LoginPolicy(
+            secret_key=config.secret_key,
+            token_ttl=timedelta(seconds=config.token_ttl_seconds),
+            max_failures=config.login_max_failures,
+            lock=timedelta(seconds=config.login_lock_seconds),
+        ),
+    )
+
+
+def prepare_store(store: ObjectStore) -> None:
+    """Create the bucket on first start; the local store makes its directories itself."""
+    if isinstance(store, S3Store):
+        store.create_bucket_if_missing()

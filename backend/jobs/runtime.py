@@ -1,0 +1,132 @@
+"""How jobs reach a worker, and the collaborators a job runs with."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from rq import Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from backend.extensions import Services
+
+from . import redis_connection
+
+log = logging.getLogger(__name__)
+QUEUE = "anjian"
+RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
+
+DONE = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED)
+
+_services: Services | None = None
+
+
+def bind(services: Services) -> None:
+    """Give jobs in this process their database, store and config."""
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    if _services is None:
+        raise RuntimeError("no services bound; jobs run under `anjian worker` or `anjian run`")
+    return _services
+
+
+class Dispatcher(Protocol):
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None: ...
+
+
+class RqDispatcher:
+    def __init__(self, url: str) -> None:
+        self.queue = Queue(QUEUE, connection=redis_connection(url), serializer=JSONSerializer)
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+        """Queue once: the same job id waiting or running is not queued again; a finished or
+        failed one is replaced, so the work can be asked for again later."""
+        try:
+            self._enqueue(func, args, job_id)
+        except DuplicateJobError:
+            existing = Job.fetch(
+                job_id, connection=self.queue.connection, serializer=JSONSerializer
+            )
+            if existing.get_status(refresh=True) not in DONE:
+                return
+            existing.delete()
+            with contextlib.suppress(DuplicateJobError):  # someone else re-queued it first
+                self._enqueue(func, args, job_id)
+
+    def _enqueue(self, func: str, args: tuple[Any, ...], job_id: str) -> None:
+        self.queue.enqueue(
+            func,
+            *args,
+            job_id=job_id,
+            unique=True,
+            retry=RETRY,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+
+
+class InProcessDispatcher:
+    """The embedded default: one daemon thread runs jobs in order, in this process."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, tuple[Any, ...], str]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="anjian-jobs", daemon=True)
+                self._thread.start()
+        self._queue.put((func, args, job_id))
+
+    def join(self) -> None:
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            func, args, job_id = self._queue.get()
+            try:
+                resolve(func)(*args)
+            except Exception:
+                log.exception("job %s (%s) failed", job_id, func)
+            finally:
+                self._queue.task_done()
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+class AnjianWorker(Worker):
+    """An rq worker that never hands its parent's database connections to a forked child."""
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        services().db.engine.dispose(close=False)
+        super().fork_work_horse(job, queue)
+
+
+def make_dispatcher(services: Services) -> Dispatcher:
+    if services.config.redis_url:
+        return RqDispatcher(services.config.redis_url)
+    return InProcessDispatcher()
+
+
+def run_worker(services: Services, *, burst: bool = False) -> bool:
+    url = services.config.redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL is not set: without Redis, `anjian run` runs jobs itself")
+    bind(services)
+    worker = AnjianWorker([QUEUE], connection=redis_connection(url), serializer=JSONSerializer)
+    return bool(worker.work(burst=burst, with_scheduler=True))

@@ -1,0 +1,72 @@
+"""Keyset pagination with opaque cursors: stable under inserts, no OFFSET scans."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from backend.errors import InvalidCursor
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode(values: Sequence[Any]) -> str:
+    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str, width: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != width:
+        raise InvalidCursor(
+            "The cursor is not one this server issued. Start again without a cursor.",
+            errors={"cursor": ["Not a valid cursor."]},
+        )
+    return [str(v) for v in values]
+
+
+def paginate(
+    session: Session,
+    query: Select[tuple[T]],
+    keys: Sequence[InstrumentedAttribute[Any]],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """Order by `keys` (the last must be unique) and return one page after `cursor`."""
+    if cursor:
+        values = decode(cursor, len(keys))
+        converted = [_convert(key, value) for key, value in zip(keys, values, strict=True)]
+        query = query.where(tuple_(*keys) > tuple_(*converted))
+    rows = list(session.scalars(query.order_by(*keys).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode([getattr(rows[-1], k.key) for k in keys]) if more and rows else None
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _convert(key: InstrumentedAttribute[Any], value: str) -> Any:
+    try:
+        python_type = key.type.python_type
+        return python_type(value)
+    except (ValueError, TypeError, NotImplementedError):
+        raise InvalidCursor(
+            "The cursor is not one this server issued. Start again without a cursor.",
+            errors={"cursor": ["Not a valid cursor."]},
+        ) from None

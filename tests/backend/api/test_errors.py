@@ -1,0 +1,66 @@
+"""Every failure has the one error shape, 404 and 405 included."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.factories import auth_headers, make_unit, make_user
+
+SHAPE = {"code", "status", "message", "errors"}
+
+
+def test_an_unknown_path_is_404_in_the_error_shape(client: FlaskClient) -> None:
+    reply = client.get("/api/v1/nothing-here")
+    assert reply.status_code == 404
+    assert set(reply.json) == SHAPE
+    assert reply.json["code"] == "http.not_found"
+
+
+def test_a_wrong_method_is_405_in_the_error_shape(client: FlaskClient) -> None:
+    reply = client.delete("/api/v1/auth/token")
+    assert reply.status_code == 405
+    assert reply.json["code"] == "http.method_not_allowed"
+    assert "POST" in reply.headers["Allow"]
+
+
+def test_a_body_over_the_limit_is_413(app: Flask, client: FlaskClient) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    reply = client.post(
+        "/api/v1/auth/token", data=b"x" * (limit + 1), headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 413
+    assert reply.json["code"] == "request.too_large"
+
+
+def test_an_unexpected_error_is_500_in_the_error_shape(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.api import health
+
+    def boom() -> dict[str, object]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(health, "healthz", boom)
+    app.view_functions["healthz"] = boom
+    reply = client.get("/healthz")
+    assert reply.status_code == 500
+    assert reply.json["code"] == "server.error"
+    assert "disk on fire" not in reply.json["message"]
+
+
+def test_a_validation_error_writes_nothing(client: FlaskClient, session: Session) -> None:
+    from sqlalchemy import func, select
+
+    from backend.models import AuditEntry
+
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    before = session.scalar(select(func.count()).select_from(AuditEntry))
+    client.post(
+        "/api/v1/enterprises",
+        headers=headers,
+        json={"name": "x", "sector": "gas", "credit_code": "123"},
+    )
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == before

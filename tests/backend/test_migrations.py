@@ -1,0 +1,48 @@
+"""Models and migrations must agree, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DatabaseError
+
+from backend.models import AuditEntry, Base
+
+
+def schema_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def test_migrations_create_exactly_the_models(connection: Connection) -> None:
+    assert schema_diff(connection) == []
+
+
+def test_a_wrong_migration_is_detected(connection: Connection) -> None:
+    # What a migration that forgot a column would leave behind.
+    connection.execute(text("ALTER TABLE enterprises DROP COLUMN contact_phone"))
+    diff = schema_diff(connection)
+    assert any("contact_phone" in repr(d) for d in diff)
+
+
+@pytest.mark.postgres
+def test_a_migration_with_a_wrong_type_is_detected(postgres_engine: Engine) -> None:
+    # SQLite keeps no column types to compare, so this is PostgreSQL only.
+    with postgres_engine.connect() as connection, connection.begin() as transaction:
+        connection.execute(text("ALTER TABLE units ALTER COLUMN name TYPE varchar(20)"))
+        assert any("name" in repr(d) for d in schema_diff(connection))
+        transaction.rollback()
+
+
+def test_the_audit_log_refuses_updates_and_deletes(connection: Connection) -> None:
+    connection.execute(
+        AuditEntry.__table__.insert().values(
+            action="x.test", entity_type="x", entity_id="1", data={}, at=text("CURRENT_TIMESTAMP")
+        )
+    )
+    with pytest.raises(DatabaseError, match="append-only"), connection.begin_nested():
+        connection.execute(text("UPDATE audit_log SET reason = 'edited'"))
+    with pytest.raises(DatabaseError, match="append-only"), connection.begin_nested():
+        connection.execute(text("DELETE FROM audit_log"))

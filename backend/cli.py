@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.serving import run_simple
 
 import checklists as checklist_files
 from backend.app import create_app, services
@@ -78,7 +79,8 @@ def run(host: str, port: int) -> None:
     if not svc.config.redis_url:
         click.echo("REDIS_URL is not set: background jobs run in this process.")
     click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @main.command()

@@ -20,7 +20,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
-        JSON_SORT_KEYS=False,
         API_TITLE="Anjian 安检",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -36,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese text as UTF-8
     app.extensions["anjian"] = build_services(config, Database(config.database_url))
 
     from .api import register_api

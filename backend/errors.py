@@ -75,3 +75,15 @@ class DuplicateEnterprise(Conflict):
 
 class StaleVersion(Conflict):
     pass
+
+
+class UnknownDevice(NotFound):
+    pass
+
+
+class PushTooLarge(DomainError):
+    pass
+
+
+class ProtocolUnsupported(DomainError):
+    pass

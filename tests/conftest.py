@@ -9,6 +9,7 @@ not reachable those tests skip with the reason, except with CI=true, where they 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,6 +82,83 @@ def postgres_engine() -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    prepare_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated database that live tests clone (CREATE DATABASE ... TEMPLATE)."""
+    admin = _postgres_admin()
+    name = f"anjian_tmpl_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    prepare_database(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_admin() -> Engine:
+    admin = create_engine(
+        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with admin.connect():
+            pass
+    except Exception as exc:
+        admin.dispose()
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc}")
+    return admin
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def live_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh database of its own, where commits are real: for tests of what other
+    transactions see (pull), of concurrency, and of killed processes."""
+    if request.param == "sqlite":
+        path = tmp_path / "live.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    template = request.getfixturevalue("postgres_template")
+    admin = _postgres_admin()
+    name = f"anjian_live_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def live_session(live_engine: Engine) -> Iterator[Session]:
+    with Session(live_engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def live_app(live_engine: Engine, tmp_path: Path) -> Iterator[Flask]:
+    url = live_engine.url.render_as_string(hide_password=False)
+    flask_app = create_app(make_config(tmp_path, url))
+    flask_app.config["TESTING"] = True
+    yield flask_app
+    flask_app.extensions["anjian"].db.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import auth, checklists, context, enterprises, errors, health, organisation
+from . import auth, checklists, context, enterprises, errors, health, organisation, sync
 from .schemas import ErrorSchema
 
 
@@ -15,7 +15,7 @@ class AnjianApi(Api):
 
 def register_api(app: Flask) -> None:
     api = AnjianApi(app)
-    for module in (auth, checklists, enterprises, organisation, health):
+    for module in (auth, checklists, enterprises, organisation, sync, health):
         api.register_blueprint(module.blp)
     health.register_root_aliases(app)
     errors.register(app)

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -29,8 +30,28 @@ def services() -> Services:
 
 def db() -> Session:
     if "db" not in g:
-        g.db = services().db.sessionmaker()
+        session = services().db.sessionmaker()
+        # A test binds sessions to one open connection; its transaction is already running.
+        own_connection = not isinstance(session.bind, Connection)
+        if (
+            g.get("isolation")
+            and own_connection
+            and session.get_bind().dialect.name == "postgresql"
+        ):
+            session.connection(execution_options={"isolation_level": g.isolation})
+        g.db = session
     return cast(Session, g.db)
+
+
+def snapshot_reads(view: F) -> F:
+    """Run the whole request, authentication included, in one REPEATABLE READ snapshot."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.isolation = "REPEATABLE READ"
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def after_commit(callback: Callable[[], None]) -> None:

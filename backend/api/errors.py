@@ -8,11 +8,13 @@ import logging
 from typing import Any
 
 from flask import Flask, g, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 import checklists
 from backend import errors as e
+from backend.services.sync import push
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,12 @@ TABLE: list[tuple[type[Exception], int, str]] = [
     (e.InvalidCursor, 400, "pagination.invalid_cursor"),
     (e.DuplicateEnterprise, 409, "enterprise.duplicate"),
     (e.StaleVersion, 409, "conflict.stale_version"),
+    (push.SeqReusedError, 409, "sync.seq_reused"),
+    (push.PayloadMismatch, 409, "sync.payload_mismatch"),
+    (e.UnknownDevice, 404, "sync.unknown_device"),
+    (e.PushTooLarge, 413, "sync.too_large"),
+    (e.ProtocolUnsupported, 400, "sync.protocol_unsupported"),
+    (OperationalError, 503, "server.unavailable"),
     (e.Conflict, 409, "conflict"),
     (e.NotFound, 404, "not_found"),
     (e.InvalidInput, 422, "validation.invalid"),
@@ -75,6 +83,15 @@ def handle_domain_error(exc: Exception) -> Response:
                 g.commit_on_error = True
             if isinstance(exc, e.DomainError):
                 return error_response(status, code, exc.message, exc.errors, exc.headers)
+            if isinstance(exc, OperationalError):
+                log.warning("database unavailable: %s", exc)
+                return error_response(
+                    503,
+                    code,
+                    "The database is not reachable right now. "
+                    "Nothing was saved; try again shortly.",
+                    headers={"Retry-After": "5"},
+                )
             return error_response(status, code, str(exc), getattr(exc, "errors", None))
     raise exc
 

@@ -67,6 +67,9 @@ class Device(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     platform: Mapped[str | None] = mapped_column(String(50))
     app_version: Mapped[str | None] = mapped_column(String(50))
+    schema_version: Mapped[int | None]
+    # The last command applied, stored in the same transaction as its effects.
+    last_seq: Mapped[int] = mapped_column(default=0)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

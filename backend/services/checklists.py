@@ -12,6 +12,8 @@ import checklists as domain
 from backend.errors import NotFound
 from backend.models import Checklist, ChecklistItem, ChecklistVersion
 
+from .sync import changes
+
 
 @dataclass(frozen=True)
 class Published:
@@ -52,6 +54,25 @@ def _insert(session: Session, version: domain.ChecklistVersion) -> None:
     )
     session.add(row)
     session.flush()
+    changes.record(
+        session,
+        [
+            changes.ChangeRow(
+                changes.GLOBAL,
+                "checklist_version",
+                f"{version.code}:{version.version}",
+                "upsert",
+                1,
+                {
+                    "code": version.code,
+                    "version": version.version,
+                    "label": version.label,
+                    "title": version.title,
+                    "item_count": len(version.items),
+                },
+            )
+        ],
+    )
     session.add_all(
         ChecklistItem(
             version_id=row.id,

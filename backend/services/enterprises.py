@@ -16,6 +16,7 @@ from backend.models import Enterprise, Unit, User
 
 from . import audit, scope
 from .pagination import Page, paginate
+from .sync import changes
 
 FIELDS = ("name", "credit_code", "sector", "address", "contact_name", "contact_phone")
 
@@ -59,6 +60,7 @@ def create(session: Session, actor: User, unit: Unit, values: dict[str, Any]) ->
         entity_id=enterprise.id,
         data={k: clean.get(k) for k in FIELDS},
     )
+    _publish(session, enterprise)
     return enterprise
 
 
@@ -90,7 +92,34 @@ def update(
             entity_id=enterprise.id,
             data=diff,
         )
+        _publish(session, enterprise)
     return enterprise
+
+
+def as_dict(enterprise: Enterprise) -> dict[str, Any]:
+    return {
+        "id": str(enterprise.id),
+        "unit_id": str(enterprise.unit_id),
+        "version": enterprise.version,
+        **{k: getattr(enterprise, k) for k in FIELDS},
+    }
+
+
+def _publish(session: Session, enterprise: Enterprise) -> None:
+    """Tell the unit's tablets (pull, bucket unit:<id>)."""
+    changes.record(
+        session,
+        [
+            changes.ChangeRow(
+                changes.unit_bucket(enterprise.unit_id),
+                "enterprise",
+                str(enterprise.id),
+                "upsert",
+                enterprise.version,
+                as_dict(enterprise),
+            )
+        ],
+    )
 
 
 def _no_duplicate(

@@ -1,0 +1,144 @@
+"""The tablet protocol: register a device, push numbered commands, pull changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.errors import ProtocolUnsupported, PushTooLarge
+from backend.models import utcnow
+from backend.services.sync import devices, pull, push
+from sync import MAX_PUSH_BYTES, MAX_PUSH_MUTATIONS, PROTOCOL_VERSION, Mutation
+
+from .context import current_user, db, login_required, snapshot_reads
+
+blp = Blueprint(
+    "sync",
+    __name__,
+    url_prefix="/api/v1/sync",
+    description="The offline protocol (docs/sync-protocol.md)",
+)
+
+LIMITS = {"max_mutations": MAX_PUSH_MUTATIONS, "max_bytes": MAX_PUSH_BYTES}
+
+
+class DeviceRequest(ma.Schema):
+    device_id = ma.fields.UUID(required=True)
+    app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
+    schema_version = ma.fields.Integer(load_default=None, strict=True)
+    platform = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
+
+
+class DeviceResponse(ma.Schema):
+    device_id = ma.fields.UUID()
+    last_seq = ma.fields.Integer()
+    server_time = ma.fields.DateTime()
+
+
+class MutationSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    args = ma.fields.Dict(required=True)
+    base_version = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
+
+
+class PushRequest(ma.Schema):
+    device_id = ma.fields.UUID(required=True)
+    protocol = ma.fields.Integer(required=True, strict=True)
+    mutations = ma.fields.List(ma.fields.Nested(MutationSchema), required=True)
+
+
+class PushResponse(ma.Schema):
+    applied_through = ma.fields.Integer()
+    results = ma.fields.List(ma.fields.Dict())
+    expected_seq = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Set when a gap stopped the batch: send this seq next"},
+    )
+
+
+class PullRequest(ma.Schema):
+    device_id = ma.fields.UUID(required=True)
+    cursors = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=60)),
+        values=ma.fields.String(allow_none=True),
+        load_default=dict,
+    )
+    limit = ma.fields.Integer(
+        load_default=500, strict=True, validate=ma.validate.Range(min=1, max=2000)
+    )
+
+
+class PullResponse(ma.Schema):
+    changes = ma.fields.List(ma.fields.Dict())
+    cursors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(allow_none=True))
+    has_more = ma.fields.Boolean()
+    reset = ma.fields.List(ma.fields.String())
+    device_last_seq = ma.fields.Integer()
+
+
+def _check_size() -> None:
+    length = request.content_length
+    if length is None:
+        length = len(request.get_data(cache=True))
+    if length > MAX_PUSH_BYTES:
+        raise PushTooLarge(
+            f"A push may carry at most {MAX_PUSH_BYTES} bytes; send fewer commands per push.",
+            errors=LIMITS,
+        )
+
+
+@blp.route("/devices")
+class Devices(MethodView):
+    @login_required()
+    @blp.arguments(DeviceRequest)
+    @blp.response(200, DeviceResponse)
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Register this tablet for the signed-in user (idempotent)"""
+        device = devices.register(db(), current_user(), args.pop("device_id"), **args)
+        return {"device_id": device.id, "last_seq": device.last_seq, "server_time": utcnow()}
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @login_required()
+    @blp.arguments(PushRequest)
+    @blp.response(200, PushResponse)
+    @blp.alt_response(409, description="sync.seq_reused or sync.payload_mismatch")
+    @blp.alt_response(413, description="sync.too_large: limits in errors")
+    def post(self, args: dict[str, Any]) -> Any:
+        """Apply the device's numbered commands, each exactly once"""
+        _check_size()
+        if args["protocol"] != PROTOCOL_VERSION:
+            raise ProtocolUnsupported(
+                f"This server speaks protocol {PROTOCOL_VERSION}, not "
+                f"{args['protocol']}. Update the app.",
+                errors={"protocol": [PROTOCOL_VERSION]},
+            )
+        if len(args["mutations"]) > MAX_PUSH_MUTATIONS:
+            raise PushTooLarge(
+                f"A push may carry at most {MAX_PUSH_MUTATIONS} commands; "
+                "send the rest in the next push.",
+                errors=LIMITS,
+            )
+        mutations = [
+            Mutation.create(m["seq"], m["id"], m["name"], m["args"], m["base_version"])
+            for m in args["mutations"]
+        ]
+        return push.push(db(), current_user(), args["device_id"], mutations)
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @snapshot_reads
+    @login_required()
+    @blp.arguments(PullRequest)
+    @blp.response(200, PullResponse)
+    def post(self, args: dict[str, Any]) -> Any:
+        """What changed for this device since its cursors"""
+        return pull.pull(db(), current_user(), **args)

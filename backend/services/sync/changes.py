@@ -1,0 +1,75 @@
+"""The change log that pull serves. Every write that a tablet must learn of appends here, in the
+same transaction as the write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from backend.models import Change, SyncMeta, User
+
+GLOBAL = "global"
+
+
+def unit_bucket(unit_id: uuid.UUID) -> str:
+    return f"unit:{unit_id}"
+
+
+def user_bucket(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
+
+
+def buckets_of(user: User) -> list[str]:
+    """The buckets a user's device may pull, in the order pull serves them."""
+    return [GLOBAL, unit_bucket(user.unit_id), user_bucket(user.id)]
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    bucket: str
+    entity_type: str
+    entity_id: str
+    op: str
+    version: int
+    data: dict[str, Any] | None
+
+
+def transaction_id(session: Session) -> int:
+    """The writing transaction's id on PostgreSQL (0 on SQLite), asked once per transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    root = session.get_transaction()
+    cached = session.info.get("txid")
+    if cached is not None and cached[0] is root:
+        return int(cached[1])
+    txid = int(session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
+    session.info["txid"] = (root, txid)
+    return txid
+
+
+def record(session: Session, rows: Iterable[ChangeRow]) -> None:
+    values = [
+        {
+            "bucket": r.bucket,
+            "entity_type": r.entity_type,
+            "entity_id": r.entity_id,
+            "op": r.op,
+            "version": r.version,
+            "data": r.data,
+        }
+        for r in rows
+    ]
+    if values:
+        txid = transaction_id(session)
+        for value in values:
+            value["txid"] = txid
+        session.execute(insert(Change), values)
+
+
+def database_id(session: Session) -> str:
+    return session.scalars(select(SyncMeta.value).where(SyncMeta.key == "database_id")).one()

@@ -1,0 +1,120 @@
+"""POST /sync/push: replay what was applied, apply what is next, stop at a gap.
+
+The device row is locked for the whole push, so two pushes from one tablet (a retry racing the
+original) are applied one after the other, and `last_seq` moves in the same transaction as the
+commands' effects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from backend.errors import Conflict
+from backend.models import SyncCommand, User, utcnow
+from sync import Mutation, SeqReused, StoredCommand, plan_push
+
+from . import devices
+from .commands import Context, Outcome, apply_batch
+
+
+class SeqReusedError(Conflict):
+    pass
+
+
+class PayloadMismatch(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class PushResult:
+    applied_through: int
+    results: list[dict[str, Any]]
+    expected_seq: int | None
+
+
+def push(
+    session: Session,
+    user: User,
+    device_id: uuid.UUID,
+    mutations: list[Mutation],
+    *,
+    now: datetime | None = None,
+) -> PushResult:
+    now = now or utcnow()
+    device = devices.own_device(session, user, device_id, lock=True)
+    stored = _stored(session, device_id, [m.seq for m in mutations if m.seq <= device.last_seq])
+    try:
+        plan = plan_push(device.last_seq, mutations, {s.seq: s for s in stored.values()})
+    except SeqReused as exc:
+        raise _conflict(exc) from None
+    outcomes = apply_batch(Context(session, user, device, now), plan.to_apply)
+    _store(session, device_id, outcomes, now)
+    if outcomes:
+        device.last_seq = outcomes[-1].mutation.seq
+    device.last_seen_at = now
+    fresh = {o.mutation.seq: o.result() for o in outcomes}
+    results = [o.result() for o in outcomes]
+    results += [_replayed(m, stored, fresh) for m in plan.duplicates]
+    results.sort(key=lambda r: r["seq"])  # stable: a first send comes before its repeat
+    return PushResult(device.last_seq, results, plan.expected_seq)
+
+
+def _stored(session: Session, device_id: uuid.UUID, seqs: list[int]) -> dict[int, Stored]:
+    if not seqs:
+        return {}
+    rows = session.scalars(
+        select(SyncCommand).where(SyncCommand.device_id == device_id, SyncCommand.seq.in_(seqs))
+    )
+    return {r.seq: Stored(r.seq, r.command_id, r.payload_hash, r.result) for r in rows}
+
+
+@dataclass(frozen=True)
+class Stored(StoredCommand):
+    result: dict[str, Any]
+
+
+def _replayed(
+    mutation: Mutation, stored: dict[int, Stored], fresh: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    original = stored[mutation.seq].result if mutation.seq in stored else fresh[mutation.seq]
+    return {**original, "status": "duplicate", "original_status": original["status"]}
+
+
+def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now: datetime) -> None:
+    if outcomes:
+        session.execute(
+            insert(SyncCommand),
+            [
+                {
+                    "device_id": device_id,
+                    "seq": o.mutation.seq,
+                    "command_id": o.mutation.id,
+                    "name": o.mutation.name[:80],
+                    "payload_hash": o.mutation.hash,
+                    "status": o.status,
+                    "result": o.result(),
+                    "applied_at": now,
+                }
+                for o in outcomes
+            ],
+        )
+
+
+def _conflict(exc: SeqReused) -> Conflict:
+    if exc.same_id:
+        return PayloadMismatch(
+            f"Command seq {exc.seq} was sent before with the same id but different content. "
+            "A command never changes once numbered: give a new edit the next seq.",
+            errors={"seq": exc.seq},
+        )
+    return SeqReusedError(
+        f"seq {exc.seq} was already used by another command. Number new commands from "
+        "applied_through + 1; never reuse a seq.",
+        errors={"seq": exc.seq},
+    )

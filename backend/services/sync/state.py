@@ -1,0 +1,151 @@
+"""What a batch of commands reads before it decides anything, loaded in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import checklists
+from backend.models import (
+    ChecklistVersion,
+    Enterprise,
+    Finding,
+    Inspection,
+    InspectionAnswer,
+    InspectionPhoto,
+    InspectionStatus,
+)
+from sync.inspections import InspectionSave
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An inspection right after one command: what that command's change rows carry."""
+
+    content: InspectionSave
+    status: InspectionStatus
+    version: int
+    level: str | None
+    suggestions: dict[uuid.UUID, tuple[str, str | None]]
+
+
+@dataclass
+class Current:
+    """One inspection as the batch sees it, updated as its commands apply in order."""
+
+    row: Inspection | None
+    status: InspectionStatus = InspectionStatus.draft
+    version: int = 0
+    content: InspectionSave | None = None
+    level: str | None = None
+    suggestions: dict[uuid.UUID, tuple[str, str | None]] = field(default_factory=dict)
+    content_changed: bool = False
+    status_changed: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.row is not None or self.version > 0
+
+    def submit(self) -> None:
+        self.status = InspectionStatus.submitted
+        self.status_changed = True
+
+    def snapshot(self) -> Snapshot:
+        assert self.content is not None
+        return Snapshot(self.content, self.status, self.version, self.level, dict(self.suggestions))
+
+
+@dataclass
+class BatchState:
+    inspections: dict[uuid.UUID, Current] = field(default_factory=dict)
+    enterprise_units: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    finding_owners: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+
+def load(
+    session: Session,
+    inspection_ids: set[uuid.UUID],
+    enterprise_ids: set[uuid.UUID],
+    finding_ids: set[uuid.UUID],
+) -> BatchState:
+    state = BatchState()
+    if inspection_ids:
+        query = select(Inspection).where(Inspection.id.in_(inspection_ids)).order_by(Inspection.id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()  # a supervisor's review waits, and vice versa
+        for row in session.scalars(query):
+            state.inspections[row.id] = Current(row=row, status=row.status, version=row.version)
+    if enterprise_ids:
+        rows = session.execute(
+            select(Enterprise.id, Enterprise.unit_id).where(Enterprise.id.in_(enterprise_ids))
+        )
+        state.enterprise_units = {r.id: r.unit_id for r in rows}
+    if finding_ids:
+        rows = session.execute(
+            select(Finding.id, Finding.inspection_id).where(Finding.id.in_(finding_ids))
+        )
+        state.finding_owners = {r.id: r.inspection_id for r in rows}
+    return state
+
+
+# Published versions never change, so each is parsed once per process.
+_VERSIONS: dict[tuple[str, str], checklists.ChecklistVersion] = {}
+
+
+def checklist_version(
+    session: Session, code: str, version: str
+) -> checklists.ChecklistVersion | None:
+    key = (code, version)
+    if key not in _VERSIONS:
+        content = session.scalar(
+            select(ChecklistVersion.content).where(
+                ChecklistVersion.checklist_code == code, ChecklistVersion.version == version
+            )
+        )
+        if content is None:
+            return None
+        _VERSIONS[key] = checklists.ChecklistVersion.from_dict(content)
+    return _VERSIONS[key]
+
+
+def stored_content(session: Session, row: Inspection) -> InspectionSave:
+    """An inspection as last saved, in the shape of an inspection.save@1 command."""
+    answers = session.scalars(
+        select(InspectionAnswer).where(InspectionAnswer.inspection_id == row.id)
+    )
+    findings = session.scalars(
+        select(Finding).where(Finding.inspection_id == row.id).order_by(Finding.position)
+    )
+    photos = session.scalars(select(InspectionPhoto).where(InspectionPhoto.inspection_id == row.id))
+    return InspectionSave(
+        id=row.id,
+        checklist_code=row.checklist_code,
+        checklist_version=row.checklist_version,
+        enterprise_id=row.enterprise_id,
+        kind=row.kind,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        location=row.location,
+        inspectors=list(row.inspectors),
+        answers=[{"item": a.item, "answer": a.answer, "note": a.note} for a in answers],
+        findings=[
+            {
+                "id": f.id,
+                "items": list(f.items),
+                "description": f.description,
+                "requirement": f.requirement,
+                "deadline": "immediate" if f.immediate else f.deadline,
+                "claimed_level": f.claimed_level,
+                "photos": list(f.photos),
+            }
+            for f in findings
+        ],
+        photos=[
+            {"sha256": p.sha256, "item": p.item, "caption": p.caption, "taken_at": p.taken_at}
+            for p in photos
+        ],
+        signatures=list(row.signatures),
+    )

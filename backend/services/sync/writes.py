@@ -1,0 +1,194 @@
+"""Writing a decided batch: a handful of multi-row statements, whatever the batch size."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert
+
+from backend.models import (
+    Amendment,
+    Finding,
+    Inspection,
+    InspectionAnswer,
+    InspectionPhoto,
+    InspectionStatus,
+)
+from sync.inspections import InspectionSave
+
+from . import changes, render
+from .state import BatchState, Current, Snapshot
+
+if TYPE_CHECKING:
+    from .commands import Context, Effects
+
+
+def write(ctx: Context, state: BatchState, effects: Effects) -> None:
+    touched = [c for c in state.inspections.values() if c.content_changed or c.status_changed]
+    _inspections(ctx, touched)
+    _content(ctx, [c for c in touched if c.content_changed])
+    if effects.amendments:
+        ctx.session.execute(insert(Amendment), effects.amendments)
+    changes.record(ctx.session, _change_rows(ctx, state, effects))
+
+
+def _inspections(ctx: Context, touched: list[Current]) -> None:
+    new = []
+    for current in touched:
+        content = current.content
+        assert content is not None
+        values = {
+            "checklist_code": content.checklist_code,
+            "checklist_version": content.checklist_version,
+            "enterprise_id": content.enterprise_id,
+            "kind": content.kind,
+            "started_at": content.started_at,
+            "finished_at": content.finished_at,
+            "location": content.location,
+            "inspectors": render.jsonable(content.inspectors),
+            "signatures": render.jsonable(content.signatures),
+            "level": current.level,
+            "status": current.status,
+            "version": current.version,
+            "updated_at": ctx.now,
+        }
+        if current.status_changed and current.status is InspectionStatus.submitted:
+            values["submitted_at"] = ctx.now
+        if current.row is None:
+            new.append(
+                {
+                    **values,
+                    "id": content.id,
+                    "unit_id": ctx.user.unit_id,
+                    "inspector_id": ctx.user.id,
+                    "device_id": ctx.device.id,
+                    "created_at": ctx.now,
+                }
+            )
+        else:
+            for key, value in values.items():
+                setattr(current.row, key, value)
+    if new:
+        ctx.session.execute(insert(Inspection), new)
+    ctx.session.flush()
+
+
+def _content(ctx: Context, changed: list[Current]) -> None:
+    if not changed:
+        return
+    ids = [c.content.id for c in changed if c.content is not None]
+    for model in (InspectionAnswer, Finding, InspectionPhoto):
+        ctx.session.execute(delete(model).where(model.inspection_id.in_(ids)))
+    answers, findings, photos = [], [], []
+    for current in changed:
+        content = current.content
+        assert content is not None
+        answers += [{"inspection_id": content.id, **a} for a in content.answers]
+        findings += [
+            _finding(content.id, n, f, current.suggestions[f["id"]])
+            for n, f in enumerate(content.findings)
+        ]
+        photos += [{"inspection_id": content.id, **p} for p in _unique_photos(content)]
+    for model, rows in (
+        (InspectionAnswer, answers),
+        (Finding, findings),
+        (InspectionPhoto, photos),
+    ):
+        if rows:
+            ctx.session.execute(insert(model), rows)
+
+
+def _finding(
+    inspection_id: uuid.UUID,
+    position: int,
+    finding: dict[str, Any],
+    suggestion: tuple[str, str | None],
+) -> dict[str, Any]:
+    deadline = finding["deadline"]
+    return {
+        "id": finding["id"],
+        "inspection_id": inspection_id,
+        "position": position,
+        "items": finding["items"],
+        "description": finding["description"].strip(),
+        "requirement": finding["requirement"],
+        "deadline": deadline if isinstance(deadline, date) else None,
+        "immediate": deadline == "immediate",
+        "claimed_level": finding["claimed_level"],
+        "suggested_level": suggestion[0],
+        "suggested_rule": suggestion[1],
+        "photos": finding["photos"],
+    }
+
+
+def _unique_photos(content: InspectionSave) -> list[dict[str, Any]]:
+    # The same photo listed twice is one photo: the first listing wins.
+    seen: dict[str, dict[str, Any]] = {}
+    for photo in content.photos:
+        seen.setdefault(photo["sha256"], photo)
+    return list(seen.values())
+
+
+def _change_rows(ctx: Context, state: BatchState, effects: Effects) -> list[changes.ChangeRow]:
+    rows = []
+    for snapshot, _name in effects.changes:
+        current = state.inspections[snapshot.content.id]
+        meta = _meta(ctx, current, snapshot)
+        entity_id = str(snapshot.content.id)
+        rows.append(
+            changes.ChangeRow(
+                changes.unit_bucket(meta["unit_id"]),
+                "inspection",
+                entity_id,
+                "upsert",
+                snapshot.version,
+                render.summary(meta, snapshot.content),
+            )
+        )
+        rows.append(
+            changes.ChangeRow(
+                changes.user_bucket(meta["inspector_id"]),
+                "inspection",
+                entity_id,
+                "upsert",
+                snapshot.version,
+                render.inspection(meta, snapshot.content, snapshot.suggestions),
+            )
+        )
+    for amendment in effects.amendments:
+        data = render.jsonable({k: v for k, v in amendment.items() if k != "payload"})
+        rows.append(
+            changes.ChangeRow(
+                changes.user_bucket(ctx.user.id),
+                "amendment",
+                str(amendment["id"]),
+                "upsert",
+                1,
+                {**data, "payload": amendment["payload"]},
+            )
+        )
+        rows.append(
+            changes.ChangeRow(
+                changes.unit_bucket(ctx.user.unit_id),
+                "amendment",
+                str(amendment["id"]),
+                "upsert",
+                1,
+                data,
+            )
+        )
+    return rows
+
+
+def _meta(ctx: Context, current: Current, snapshot: Snapshot) -> dict[str, Any]:
+    row = current.row
+    return {
+        "unit_id": row.unit_id if row else ctx.user.unit_id,
+        "inspector_id": row.inspector_id if row else ctx.user.id,
+        "status": snapshot.status,
+        "version": snapshot.version,
+        "level": snapshot.level,
+        "updated_at": ctx.now,
+    }

@@ -66,5 +66,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # One writer at a time, taken up front: no lock upgrades that deadlock under load.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # One writer at a time, taken up front: no lock upgrades that fail under load. Read-only
+    # snapshots (pull) ask for a DEFERRED begin so they never hold the write lock.
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.credit_code import check_character
 from backend.models import Enterprise, Role, Unit, UnitKind, User
-from backend.services import organisation
+from backend.services import enterprises, organisation
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -62,15 +62,10 @@ def credit_code(n: int | None = None) -> str:
 
 
 def make_enterprise(session: Session, unit: Unit, **values: Any) -> Enterprise:
-    enterprise = Enterprise(
-        unit_id=unit.id,
-        name=values.pop("name", f"企业{next(_counter)}"),
-        sector=values.pop("sector", "gas"),
-        **values,
-    )
-    session.add(enterprise)
-    session.flush()
-    return enterprise
+    """Through the service, so the audit log and the change log see it too."""
+    values.setdefault("name", f"企业{next(_counter)}")
+    values.setdefault("sector", "gas")
+    return enterprises.create(session, None, unit, values)
 
 
 def token_for(client: FlaskClient, user: User, **extra: Any) -> str:

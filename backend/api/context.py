@@ -32,23 +32,25 @@ def db() -> Session:
     if "db" not in g:
         session = services().db.sessionmaker()
         # A test binds sessions to one open connection; its transaction is already running.
-        own_connection = not isinstance(session.bind, Connection)
-        if (
-            g.get("isolation")
-            and own_connection
-            and session.get_bind().dialect.name == "postgresql"
-        ):
-            session.connection(execution_options={"isolation_level": g.isolation})
+        if g.get("snapshot") and not isinstance(session.bind, Connection):
+            dialect = session.get_bind().dialect.name
+            options = (
+                {"isolation_level": "REPEATABLE READ"}
+                if dialect == "postgresql"
+                else {"sqlite_begin": "DEFERRED"}
+            )
+            session.connection(execution_options=options)
         g.db = session
     return cast(Session, g.db)
 
 
 def snapshot_reads(view: F) -> F:
-    """Run the whole request, authentication included, in one REPEATABLE READ snapshot."""
+    """Run the whole request, authentication included, in one read snapshot: REPEATABLE READ
+    on PostgreSQL, a DEFERRED transaction (no write lock) on SQLite."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.isolation = "REPEATABLE READ"
+        g.snapshot = True
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

@@ -46,7 +46,7 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def create(session: Session, actor: User, unit: Unit, values: dict[str, Any]) -> Enterprise:
+def create(session: Session, actor: User | None, unit: Unit, values: dict[str, Any]) -> Enterprise:
     clean = validate(values)
     _no_duplicate(session, unit.id, clean.get("credit_code"), None)
     enterprise = Enterprise(unit_id=unit.id, **{k: clean.get(k) for k in FIELDS})

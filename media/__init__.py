@@ -1,5 +1,24 @@
 """Photo evidence: object storage, image checks and derivatives. Knows nothing of Flask."""
 
+from media.images import (
+    ACCEPTED_CONTENT_TYPES,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_QUALITY,
+    DEFAULT_SIZES,
+    CaptureTime,
+    ContentType,
+    Derivative,
+    GpsPosition,
+    ImageInfo,
+    ImageSource,
+    NotAnImage,
+    TooLarge,
+    TooManyPixels,
+    inspect_image,
+    make_derivatives,
+)
+from media.keys import InvalidHash, MediaError, content_key, sha256_of, validate_sha256
 from media.store import (
     LocalStore,
     ObjectNotFound,
@@ -13,13 +32,34 @@ from media.store import (
 )
 
 __all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_QUALITY",
+    "DEFAULT_SIZES",
+    "CaptureTime",
+    "ContentType",
+    "Derivative",
+    "GpsPosition",
+    "ImageInfo",
+    "ImageSource",
+    "InvalidHash",
     "LocalStore",
+    "MediaError",
+    "NotAnImage",
     "ObjectNotFound",
     "ObjectStore",
     "S3Settings",
     "S3Store",
     "StoreError",
     "StoreUnavailable",
+    "TooLarge",
+    "TooManyPixels",
+    "content_key",
+    "inspect_image",
+    "make_derivatives",
+    "sha256_of",
     "store_from_settings",
     "validate_key",
+    "validate_sha256",
 ]

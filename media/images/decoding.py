@@ -1,0 +1,188 @@
+"""Getting from untrusted bytes to pixels safely: bounded reading, the pixel limit checked on
+the header before anything is decoded, and every decoder failure turned into a domain error."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, Final, TypeAlias
+
+from PIL import Image, ImageFile
+
+from media.images.errors import NotAnImage, TooLarge, TooManyPixels
+from media.images.formats import LABELS, ContentType, header_size, sniff
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "ImageSource",
+    "check_pixels",
+    "decoding_errors",
+    "ensure_heif_support",
+    "open_image",
+    "pixel_limit",
+    "read_source",
+]
+
+ImageSource: TypeAlias = bytes | BinaryIO | os.PathLike[str]
+"""The bytes themselves, a binary stream (read from where it is to its end, left open), or the
+path of a file."""
+
+DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
+"""Suggested upload limit: phone photos are 2-8 MB, 50 MP ones up to about 25 MB."""
+DEFAULT_MAX_PIXELS: Final = 80_000_000
+"""Suggested pixel limit: room for 64 MP phone sensors (9248 x 6936), and just under Pillow's
+own decompression-bomb threshold (89,478,485), which therefore never fires."""
+
+_PILLOW_FORMATS: Final[dict[ContentType, str]] = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/heic": "HEIF",
+}
+_CHUNK = 1024 * 1024
+
+# What Pillow and libheif raise on malformed input. Decoders of hostile bytes have raised each of
+# these at some point, so all of them mean "this is not a usable image" (MemoryError is not here:
+# running out of memory is the server's problem, not the file's).
+_DECODER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    KeyError,
+    RuntimeError,
+    struct.error,
+)
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def ensure_heif_support() -> None:
+    """Teach Pillow to open HEIC/HEIF (pillow-heif), once per process, safely from any thread.
+
+    This changes global state (Pillow's plugin registry and pillow-heif's options), which cannot
+    be avoided to open HEIC through ``Image.open``; ``media`` is the only package that uses
+    Pillow, so nothing else is affected. Embedded thumbnails are switched off so that ``draft``
+    can never swap in a thumbnail, whose pixels need not match the photo's, for the photo.
+    """
+    global _heif_registered
+    if _heif_registered:
+        return
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif  # here, not at the top: libheif loads only once a HEIC turns up
+
+            pillow_heif.register_heif_opener(thumbnails=False)
+            _heif_registered = True
+
+
+def read_source(source: ImageSource, *, max_bytes: int | None) -> bytes:
+    """All the bytes of ``source``, refusing with :class:`TooLarge` as soon as it is known to
+    hold more than ``max_bytes`` (a file by its size, a stream after ``max_bytes + 1`` bytes)."""
+    if isinstance(source, bytes):
+        if max_bytes is not None and len(source) > max_bytes:
+            raise TooLarge(len(source), max_bytes)
+        return source
+    if isinstance(source, os.PathLike):
+        with open(source, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise TooLarge(size, max_bytes)
+            return _read_bounded(file, max_bytes)
+    return _read_bounded(source, max_bytes)
+
+
+def _read_bounded(stream: BinaryIO, max_bytes: int | None) -> bytes:
+    buffer = bytearray()
+    while chunk := stream.read(_CHUNK):  # raw streams may return short reads; loop to the end
+        buffer += chunk
+        if max_bytes is not None and len(buffer) > max_bytes:
+            raise TooLarge(None, max_bytes)
+    return bytes(buffer)
+
+
+def pixel_limit(max_pixels: int) -> int:
+    """The limit actually applied: ``max_pixels``, or Pillow's own decompression-bomb limit if
+    that is lower, so that Pillow never has a reason to warn or raise about the size itself."""
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be positive, not {max_pixels}")
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    return max_pixels if pillow_limit is None else min(max_pixels, int(pillow_limit))
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    limit = pixel_limit(max_pixels)
+    if width * height > limit:
+        raise TooManyPixels(width, height, limit)
+
+
+def open_image(data: bytes, *, max_pixels: int) -> tuple[ContentType, ImageFile.ImageFile]:
+    """Sniff ``data``, check the header's pixel count, then open it with only the matching
+    Pillow plugin. Nothing is decoded yet: call :func:`decoding_errors` around ``load()``."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Someone switched on Pillow's global "accept truncated files" mode; refusing to run is
+        # better than accepting half-uploaded evidence.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    content_type = sniff(data)
+    if content_type == "image/heic":
+        ensure_heif_support()
+        width, height = _heic_size(data)
+    else:
+        width, height = header_size(data, content_type)
+    check_pixels(width, height, max_pixels)
+    with decoding_errors(content_type, size=(width, height), max_pixels=max_pixels):
+        image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[content_type]])
+    try:
+        # The header check saw the same bytes, but the decoder's word is the one that counts.
+        check_pixels(*image.size, max_pixels)
+    except TooManyPixels:
+        image.close()
+        raise
+    return content_type, image
+
+
+def _heic_size(data: bytes) -> tuple[int, int]:
+    """The primary image's size as libheif reports it from the boxes, before any decoding."""
+    import pillow_heif
+
+    with decoding_errors("image/heic"):
+        width, height = pillow_heif.open_heif(data, convert_hdr_to_8bit=True).size
+    return int(width), int(height)
+
+
+@contextmanager
+def decoding_errors(
+    content_type: ContentType,
+    *,
+    size: tuple[int, int] | None = None,
+    max_pixels: int | None = None,
+) -> Iterator[None]:
+    """Turn what Pillow or libheif raise into :class:`NotAnImage` or :class:`TooManyPixels`.
+
+    Pillow's DecompressionBombError (and its warning, where warnings are errors) can only come
+    from a size that :func:`check_pixels` let through, which it prevents; they are mapped all the
+    same, so no Pillow exception ever leaves this package.
+    """
+    label = LABELS[content_type]
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if size is None or max_pixels is None:
+            raise NotAnImage(label, "it is too large to decode") from exc
+        raise TooManyPixels(*size, pixel_limit(max_pixels)) from exc
+    except _DECODER_ERRORS as exc:
+        raise NotAnImage(label, _reason(exc)) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if text.startswith("cannot identify image file"):
+        return "its structure is invalid"
+    return text if len(text) <= 200 else f"{text[:197]}..."

@@ -10,18 +10,28 @@ from flask_smorest import Blueprint
 
 from backend.services import auth
 
-from .context import current_token, current_user, db, login_required, services
+from .context import current_token, current_user, db, login_required, services, snapshot_reads
 from .organisation import UserSchema
+from .schemas import String
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")
 
 
 class TokenRequest(ma.Schema):
+    # Plain strings on purpose: a NUL here is just a wrong username or password (401), so the
+    # reply says nothing about which field the server keeps.
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
     device_id = ma.fields.UUID(
         load_default=None, metadata={"description": "The tablet's device id, if any"}
     )
+
+
+class PasswordChange(ma.Schema):
+    current_password = String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
+    )
+    new_password = String(required=True, load_only=True, validate=ma.validate.Length(max=256))
 
 
 class TokenResponse(ma.Schema):
@@ -39,7 +49,7 @@ class Token(MethodView):
     @blp.alt_response(429, description="Too many failures; see Retry-After (auth.locked)")
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Sign in and get a bearer token (tied to the device, when one is given)"""
-        issued = auth.login(db(), services().login_policy, **args)
+        issued = auth.login(db(), services().db.sessionmaker, services().login_policy, **args)
         ttl = services().login_policy.token_ttl
         return {
             "access_token": issued.token,
@@ -56,6 +66,22 @@ class Logout(MethodView):
     def post(self) -> None:
         """Revoke the token this request is signed with"""
         auth.revoke_token(db(), current_token())
+
+
+@blp.route("/password")
+class Password(MethodView):
+    # The change commits in a transaction of its own (a wrong guess must stay counted); this
+    # request only reads, so on SQLite it must not hold the write lock meanwhile.
+    @snapshot_reads
+    @login_required()
+    @blp.arguments(PasswordChange)
+    @blp.response(204)
+    @blp.alt_response(403, description="Wrong current password (auth.wrong_password)")
+    @blp.alt_response(429, description="Too many failures; see Retry-After (auth.locked)")
+    def post(self, args: dict[str, Any]) -> None:
+        """Change your own password; every other token of yours stops working"""
+        svc = services()
+        auth.change_password(svc.db.sessionmaker, svc.login_policy, current_token(), **args)
 
 
 @blp.route("/me")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from typing import Any
 
 import marshmallow as ma
@@ -13,11 +12,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
-from backend.errors import InvalidInput
 from backend.models import ChecklistVersion
 from backend.services import checklists
 
 from .context import db, login_required
+from .schemas import String
 
 blp = Blueprint(
     "checklists",
@@ -79,8 +78,8 @@ class CatalogueSchema(ma.Schema):
 
 
 class AnswerSchema(ma.Schema):
-    item = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
-    answer = ma.fields.String(required=True, validate=ma.validate.OneOf(ANSWERS))
+    item = String(required=True, validate=ma.validate.Length(min=1, max=80))
+    answer = String(required=True, validate=ma.validate.OneOf(ANSWERS))
 
 
 class EvaluateRequest(ma.Schema):
@@ -173,11 +172,4 @@ class Evaluate(MethodView):
         """The verdict the server would give these answers: defects, matched rules and level"""
         row = checklists.get_version(db(), code, version)
         pairs = [(a["item"], a["answer"]) for a in args["answers"]]
-        counts = Counter(item for item, _ in pairs)
-        repeated = sorted(item for item, n in counts.items() if n > 1)
-        if repeated:
-            raise InvalidInput(
-                f"Each item may be answered once; repeated: {', '.join(repeated)}.",
-                errors={"answers": [f"Repeated item {i}." for i in repeated]},
-            )
         return checklists.evaluate(row, pairs).to_dict()

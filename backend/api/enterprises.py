@@ -14,7 +14,7 @@ from backend.models import Enterprise
 from backend.services import enterprises, scope
 
 from .context import current_user, db, login_required
-from .schemas import PageArgs, page_of
+from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(
     "enterprises",
@@ -29,20 +29,21 @@ SECTOR = ma.validate.OneOf(list(SECTORS))
 class EnterpriseSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     unit_id = ma.fields.UUID(metadata={"description": "Defaults to the caller's unit"})
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    credit_code = ma.fields.String(
+    name = String(required=True, validate=ma.validate.Length(min=1, max=200))
+    credit_code = String(
         allow_none=True,
-        validate=ma.validate.Length(max=18),
+        # Loose: the service checks the 18 characters after trimming and upper-casing.
+        validate=ma.validate.Length(max=40),
         metadata={"description": "统一社会信用代码 (GB 32100)"},
     )
-    sector = ma.fields.String(
+    sector = String(
         required=True,
         validate=SECTOR,
         metadata={"description": "; ".join(f"{k}: {v}" for k, v in SECTORS.items())},
     )
-    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=300))
-    contact_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
-    contact_phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=40))
+    address = String(allow_none=True, validate=ma.validate.Length(max=300))
+    contact_name = String(allow_none=True, validate=ma.validate.Length(max=100))
+    contact_phone = String(allow_none=True, validate=ma.validate.Length(max=40))
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
@@ -55,17 +56,19 @@ class EnterpriseUpdate(EnterpriseSchema):
     expected_version = ma.fields.Integer(
         load_only=True,
         load_default=None,
+        strict=True,
+        validate=ma.validate.Range(min=1),
         metadata={"description": "The version you read; a change since then is refused with 409"},
     )
 
 
 class EnterpriseQuery(PageArgs):
-    q = ma.fields.String(
+    q = String(
         load_default=None,
         validate=ma.validate.Length(max=100),
         metadata={"description": "Name, address or exact credit code"},
     )
-    sector = ma.fields.String(load_default=None, validate=SECTOR)
+    sector = String(load_default=None, validate=SECTOR)
     unit_id = ma.fields.UUID(load_default=None)
 
 

@@ -8,14 +8,12 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from backend.errors import NotFound
 from backend.models import Device, Role, Unit, UnitKind, User
-from backend.services import auth, organisation, scope
+from backend.services import organisation, scope
 
 from .context import current_user, db, login_required
-from .schemas import PageArgs, page_of
+from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(
     "organisation", __name__, url_prefix="/api/v1", description="Units, users and devices (admin)"
@@ -26,39 +24,50 @@ NAME = ma.validate.Length(min=1, max=200)
 
 class UnitSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
-    name = ma.fields.String(required=True, validate=NAME)
+    name = String(required=True, validate=NAME)
     kind = ma.fields.Enum(UnitKind, by_value=True, required=True)
-    parent_id = ma.fields.UUID(allow_none=True, load_default=None)
+    parent_id = ma.fields.UUID(allow_none=True)
+
+
+class UnitCreate(UnitSchema):
+    parent_id = ma.fields.UUID(
+        required=True,
+        metadata={"description": "A district; top-level units are made with `anjian init`"},
+    )
 
 
 class UnitUpdate(ma.Schema):
-    name = ma.fields.String(required=True, validate=NAME)
+    name = String(required=True, validate=NAME)
 
 
 class UserSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
-    username = ma.fields.String(
+    username = String(
         required=True,
         validate=ma.validate.Regexp(
             r"^[A-Za-z0-9_.-]{2,64}$", error="Use 2-64 letters, digits, '_', '.' or '-'."
         ),
     )
-    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    display_name = String(required=True, validate=ma.validate.Length(min=1, max=100))
     role = ma.fields.Enum(Role, by_value=True, required=True)
     unit_id = ma.fields.UUID(required=True)
     active = ma.fields.Boolean(dump_only=True)
 
 
 class UserCreate(UserSchema):
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
+    password = String(required=True, load_only=True, validate=ma.validate.Length(max=256))
 
 
 class UserUpdate(ma.Schema):
-    display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    display_name = String(validate=ma.validate.Length(min=1, max=100))
     role = ma.fields.Enum(Role, by_value=True)
     unit_id = ma.fields.UUID()
     active = ma.fields.Boolean()
-    password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256))
+    password = String(
+        load_only=True,
+        validate=ma.validate.Length(max=256),
+        metadata={"description": "An admin's reset of another user's password"},
+    )
 
 
 class UserQuery(PageArgs):
@@ -76,7 +85,7 @@ class DeviceSchema(ma.Schema):
 
 
 class RevokeRequest(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = String(required=True, validate=ma.validate.Length(min=1, max=2000))
 
 
 @blp.route("/units")
@@ -89,15 +98,11 @@ class Units(MethodView):
         return organisation.list_units(db(), current_user(), **args)
 
     @login_required(Role.admin)
-    @blp.arguments(UnitSchema)
+    @blp.arguments(UnitCreate)
     @blp.response(201, UnitSchema)
     def post(self, args: dict[str, Any]) -> Unit:
         """Create a town/street office or a department under a district (admin)"""
-        parent_id = args.pop("parent_id")
-        parent = scope.get_visible_unit(db(), current_user(), parent_id) if parent_id else None
-        if parent is None:
-            scope.require_root_admin(current_user())
-        return organisation.create_unit(db(), current_user(), parent=parent, **args)
+        return organisation.add_unit(db(), current_user(), **args)
 
 
 @blp.route("/units/<uuid:unit_id>")
@@ -147,7 +152,7 @@ class UserById(MethodView):
     @blp.arguments(UserUpdate)
     @blp.response(200, UserSchema)
     def patch(self, args: dict[str, Any], user_id: uuid.UUID) -> User:
-        """Change a user's name, role, unit, password or active flag (admin)"""
+        """Change a user's name, role, unit, password or active flag (admin; admins from above)"""
         user = organisation.get_visible_user(db(), current_user(), user_id)
         if "unit_id" in args:
             args["unit"] = scope.get_visible_unit(db(), current_user(), args.pop("unit_id"))
@@ -160,8 +165,7 @@ class UserDevices(MethodView):
     @blp.response(200, DeviceSchema(many=True))
     def get(self, user_id: uuid.UUID) -> list[Device]:
         """A user's registered devices (admin)"""
-        user = organisation.get_visible_user(db(), current_user(), user_id)
-        return list(db().scalars(select(Device).where(Device.user_id == user.id)))
+        return organisation.list_devices(db(), current_user(), user_id)
 
 
 @blp.route("/devices/<uuid:device_id>/revoke")
@@ -171,7 +175,4 @@ class RevokeDevice(MethodView):
     @blp.response(200, DeviceSchema)
     def post(self, args: dict[str, Any], device_id: uuid.UUID) -> Device:
         """Revoke a lost or stolen tablet: every token it holds stops working (admin)"""
-        device = db().get(Device, device_id)
-        if device is None or not scope.can_see(current_user(), device.user.unit):
-            raise NotFound(f"Device {device_id} was not found.")
-        return auth.revoke_device(db(), current_user(), device, reason=args["reason"])
+        return organisation.revoke_device(db(), current_user(), device_id, **args)

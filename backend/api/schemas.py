@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
+
+from backend.services.pagination import MAX_CURSOR
+
+NUL = "\x00"
+
+
+class String(ma.fields.String):
+    """A string that may not contain NUL: PostgreSQL cannot store one, and no caller means it.
+    Use it for every string a request sends."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if NUL in text:
+            raise ma.ValidationError("Must not contain NUL characters (\\u0000).")
+        return text
 
 
 class ErrorSchema(ma.Schema):
@@ -15,7 +32,7 @@ class ErrorSchema(ma.Schema):
 
 class PageArgs(ma.Schema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = ma.fields.String(load_default=None)
+    cursor = String(load_default=None, validate=validate.Length(max=MAX_CURSOR))
 
 
 class PageSchema(ma.Schema):

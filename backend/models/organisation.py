@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, new_id, utcnow
@@ -29,7 +29,9 @@ class Unit(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[UnitKind] = mapped_column(Enum(UnitKind, native_enum=False, length=20))
+    kind: Mapped[UnitKind] = mapped_column(
+        Enum(UnitKind, native_enum=False, length=20, create_constraint=True)
+    )
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"), index=True)
     # Materialised path "/<root id>/.../<own id>/": a subtree is one prefix match.
     path: Mapped[str] = mapped_column(String(2000), unique=True)
@@ -37,7 +39,17 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
-    __table_args__ = (Index("uq_units_parent_name", "parent_id", "name", unique=True),)
+    __table_args__ = (
+        Index("uq_units_parent_name", "parent_id", "name", unique=True),
+        # NULLs are distinct in the index above, so top-level names need their own.
+        Index(
+            "uq_units_top_level_name",
+            "name",
+            unique=True,
+            postgresql_where=text("parent_id IS NULL"),
+            sqlite_where=text("parent_id IS NULL"),
+        ),
+    )
 
 
 class User(Base):
@@ -47,15 +59,27 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, create_constraint=True)
+    )
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()
+
+
+class LoginFailure(Base):
+    """Failed sign-ins per username, known or not, so a lock-out says nothing about which
+    usernames exist. Deleted by a successful sign-in or a password reset."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
 
 
 class Device(Base):

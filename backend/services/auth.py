@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.errors import (
@@ -18,11 +21,14 @@ from backend.errors import (
     AuthenticationRequired,
     DeviceRevoked,
     DeviceTaken,
+    DomainError,
     InvalidCredentials,
     InvalidInput,
     TokenRevoked,
+    WrongPassword,
 )
 from backend.models import AccessToken, Device, User, utcnow
+from backend.models.organisation import LoginFailure
 
 from . import audit
 
@@ -47,11 +53,11 @@ class Issued:
     user: User
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *, field: str = "password") -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
-            errors={"password": [f"Shorter than {MIN_PASSWORD_LENGTH} characters."]},
+            errors={field: [f"Shorter than {MIN_PASSWORD_LENGTH} characters."]},
         )
     return generate_password_hash(password, method="scrypt")
 
@@ -62,6 +68,7 @@ def token_hash(secret_key: str, token: str) -> str:
 
 def login(
     session: Session,
+    attempts: sessionmaker[Session],
     policy: LoginPolicy,
     *,
     username: str,
@@ -69,18 +76,10 @@ def login(
     device_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Issued:
+    """Check the password (see `_verify`), then issue a token in the caller's `session`."""
     now = now or utcnow()
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        raise InvalidCredentials("Wrong username or password.")
-    if user.locked_until and user.locked_until > now:
-        raise _locked(user.locked_until, now)
-    if not check_password_hash(user.password_hash, password) or not user.active:
-        _count_failure(user, policy, now)
-        raise InvalidCredentials("Wrong username or password.")
-    user.failed_logins = 0
-    user.locked_until = None
+    user_id = _verify(attempts, policy, username, password, now)
+    user = session.get_one(User, user_id)
     device = _device_for(session, user, device_id, now) if device_id else None
     token = "aj_" + secrets.token_urlsafe(32)
     access = AccessToken(
@@ -92,15 +91,137 @@ def login(
     )
     session.add(access)
     session.flush()
+    audit.record(
+        session,
+        actor=user,
+        action="auth.login",
+        entity_type="user",
+        entity_id=user.id,
+        data={"device_id": device.id if device else None},
+    )
     return Issued(token=token, access=access, user=user)
 
 
-def _count_failure(user: User, policy: LoginPolicy, now: datetime) -> None:
-    user.failed_logins += 1
-    over = user.failed_logins - policy.max_failures
+def change_password(
+    attempts: sessionmaker[Session],
+    policy: LoginPolicy,
+    access: AccessToken,
+    *,
+    current_password: str,
+    new_password: str,
+    now: datetime | None = None,
+) -> None:
+    """The signed-in user's own change: the current password is checked and counted like a
+    sign-in, and every other token of the user is revoked. Commits in its own transaction,
+    like the failure it may record."""
+    now = now or utcnow()
+    new_hash = hash_password(new_password, field="new_password")
+
+    def apply(s: Session, user: User) -> None:
+        user.password_hash = new_hash
+        user.password_changed_at = now
+        revoke_user_tokens(s, user.id, now, keep=access.id)
+        audit.record(
+            s, actor=user, action="user.password_change", entity_type="user", entity_id=user.id
+        )
+
+    _verify(
+        attempts,
+        policy,
+        access.user.username,
+        current_password,
+        now,
+        then=apply,
+        wrong=WrongPassword(
+            "The current password is wrong. Repeated failures lock the account for a while.",
+            errors={"current_password": ["Wrong password."]},
+        ),
+    )
+
+
+def _verify(
+    attempts: sessionmaker[Session],
+    policy: LoginPolicy,
+    username: str,
+    password: str,
+    now: datetime,
+    *,
+    then: Callable[[Session, User], None] | None = None,
+    wrong: DomainError | None = None,
+) -> uuid.UUID:
+    """The user's id when the password is right; else raise `wrong` (InvalidCredentials).
+
+    Runs in a short transaction of its own that holds the username's failure row locked while
+    the password is checked: parallel guesses queue up, and a failure stays counted although
+    the request that made it fails. `then` runs inside that transaction on success."""
+    wrong = wrong or InvalidCredentials("Wrong username or password.")
+    if "\x00" in username:  # never a username, and PostgreSQL refuses to compare it
+        check_password_hash(_DUMMY_HASH, password)
+        raise wrong
+    with attempts() as s, s.begin():
+        user = _check(s, policy, username, password, now)
+        if user is not None and then is not None:
+            then(s, user)
+        user_id = user.id if user else None
+    if user_id is None:
+        raise wrong
+    return user_id
+
+
+def _check(
+    s: Session, policy: LoginPolicy, username: str, password: str, now: datetime
+) -> User | None:
+    row = _locked_failures(s, username)
+    if row.locked_until and row.locked_until > now:
+        raise _locked(row.locked_until, now)
+    user = s.scalars(select(User).where(User.username == username)).one_or_none()
+    # An unknown username costs the same hash check as a known one.
+    right = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if right and user is not None and user.active:
+        row.failures, row.locked_until = 0, None
+        return user
+    _count_failure(s, row, policy, now)
+    return None
+
+
+def _locked_failures(s: Session, username: str) -> LoginFailure:
+    """The username's failure row, created if missing and locked (FOR UPDATE on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already admits one writer at a time)."""
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    s.execute(
+        insert(LoginFailure)
+        .values(username=username, failures=0)
+        .on_conflict_do_nothing(index_elements=["username"])
+    )
+    query = select(LoginFailure).where(LoginFailure.username == username).with_for_update()
+    return s.scalars(query).one()
+
+
+def _count_failure(s: Session, row: LoginFailure, policy: LoginPolicy, now: datetime) -> None:
+    row.failures += 1
+    row.last_failure_at = now
+    audit.record(s, actor=None, action="auth.failure", entity_type="login", entity_id=row.username)
+    over = row.failures - policy.max_failures
     if over >= 0:
         # Each further failure doubles the wait, up to an hour.
-        user.locked_until = now + min(policy.lock * (2**over), MAX_LOCK)
+        row.locked_until = now + min(policy.lock * (2 ** min(over, 20)), MAX_LOCK)
+        audit.record(
+            s,
+            actor=None,
+            action="auth.lock",
+            entity_type="login",
+            entity_id=row.username,
+            data={"failures": row.failures, "until": row.locked_until.isoformat()},
+        )
+
+
+def clear_failures(session: Session, username: str) -> None:
+    """An admin's password reset also lifts a lock-out."""
+    session.execute(
+        update(LoginFailure)
+        .where(LoginFailure.username == username)
+        .values(failures=0, locked_until=None)
+    )
 
 
 def _locked(until: datetime, now: datetime) -> AccountLocked:
@@ -113,15 +234,8 @@ def _locked(until: datetime, now: datetime) -> AccountLocked:
 
 
 def _device_for(session: Session, user: User, device_id: uuid.UUID, now: datetime) -> Device:
-    device = session.get(Device, device_id)
-    if device is None:
-        device = Device(id=device_id, user_id=user.id, registered_at=now)
-        session.add(device)
-        session.flush()
-        audit.record(
-            session, actor=user, action="device.register", entity_type="device", entity_id=device.id
-        )
-    elif device.user_id != user.id:
+    device = session.get(Device, device_id) or _register(session, user, device_id, now)
+    if device.user_id != user.id:
         raise DeviceTaken(
             "This device_id is registered to another user. Generate a new device id for this "
             "user on the tablet.",
@@ -132,6 +246,19 @@ def _device_for(session: Session, user: User, device_id: uuid.UUID, now: datetim
             "This device was revoked by an administrator. Ask them about it before using it again."
         )
     device.last_seen_at = now
+    return device
+
+
+def _register(session: Session, user: User, device_id: uuid.UUID, now: datetime) -> Device:
+    try:
+        with session.begin_nested():
+            device = Device(id=device_id, user_id=user.id, registered_at=now)
+            session.add(device)
+    except IntegrityError:  # a parallel sign-in registered it first
+        return session.get_one(Device, device_id)
+    audit.record(
+        session, actor=user, action="device.register", entity_type="device", entity_id=device.id
+    )
     return device
 
 
@@ -160,12 +287,16 @@ def revoke_token(session: Session, access: AccessToken, *, now: datetime | None 
     )
 
 
-def revoke_user_tokens(session: Session, user_id: uuid.UUID, now: datetime) -> None:
-    session.execute(
-        update(AccessToken)
-        .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None))
-        .values(revoked_at=now)
+def revoke_user_tokens(
+    session: Session, user_id: uuid.UUID, now: datetime, *, keep: uuid.UUID | None = None
+) -> None:
+    """Revoke every live token of the user, except `keep` (the one making the request)."""
+    query = update(AccessToken).where(
+        AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(AccessToken.id != keep)
+    session.execute(query.values(revoked_at=now))
 
 
 def revoke_device(

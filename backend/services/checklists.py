@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import checklists as domain
-from backend.errors import NotFound
+from backend.errors import InvalidInput, NotFound
 from backend.models import Checklist, ChecklistItem, ChecklistVersion
 
 from .sync import changes
@@ -133,5 +134,14 @@ def get_version(session: Session, code: str, version: str) -> ChecklistVersion:
 
 
 def evaluate(row: ChecklistVersion, answers: Iterable[tuple[str, str]]) -> domain.Evaluation:
+    """The verdict for these answers; each item may be answered once."""
+    pairs = list(answers)
+    counts = Counter(item for item, _ in pairs)
+    repeated = sorted(item for item, n in counts.items() if n > 1)
+    if repeated:
+        raise InvalidInput(
+            f"Each item may be answered once; repeated: {', '.join(repeated)}.",
+            errors={"answers": [f"Repeated item {i}." for i in repeated]},
+        )
     version = domain.ChecklistVersion.from_dict(row.content)
-    return version.evaluate(dict(answers))
+    return version.evaluate(dict(pairs))

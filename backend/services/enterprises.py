@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend.domain import credit_code
 from backend.domain.sectors import SECTORS
@@ -50,8 +53,8 @@ def create(session: Session, actor: User | None, unit: Unit, values: dict[str, A
     clean = validate(values)
     _no_duplicate(session, unit.id, clean.get("credit_code"), None)
     enterprise = Enterprise(unit_id=unit.id, **{k: clean.get(k) for k in FIELDS})
-    session.add(enterprise)
-    _flush(session, clean.get("credit_code"))
+    with _saving(session, clean.get("credit_code")):
+        session.add(enterprise)
     audit.record(
         session,
         actor=actor,
@@ -81,9 +84,9 @@ def update(
     clean = validate(values)
     if "credit_code" in clean:
         _no_duplicate(session, enterprise.unit_id, clean["credit_code"], enterprise.id)
-    diff = audit.changes(enterprise, clean)
+    with _saving(session, clean.get("credit_code")):
+        diff = audit.changes(enterprise, clean)
     if diff:
-        _flush(session, clean.get("credit_code"))
         audit.record(
             session,
             actor=actor,
@@ -134,13 +137,22 @@ def _no_duplicate(
         raise _duplicate(code)
 
 
-def _flush(session: Session, code: str | None) -> None:
-    # The unique index is the guarantee; the check above only gives the nicer message.
+@contextmanager
+def _saving(session: Session, code: str | None) -> Iterator[None]:
+    """Make the block's changes in a savepoint and flush them there. The unique index is the
+    guarantee against duplicates (the check above only gives the nicer message); the version
+    column, against a parallel update that committed first and left ours matching no row."""
     try:
         with session.begin_nested():
-            session.flush()
+            yield
     except IntegrityError:
         raise _duplicate(code) from None
+    except StaleDataError:
+        raise StaleVersion(
+            "The enterprise was changed by someone else while you saved. Fetch it again and "
+            "re-apply your change.",
+            errors={"version": ["Changed meanwhile."]},
+        ) from None
 
 
 def _duplicate(code: str | None) -> DuplicateEnterprise:
@@ -172,9 +184,9 @@ def search(
         term = q.strip()
         query = query.where(
             or_(
-                Enterprise.name.contains(term, autoescape=True),
+                Enterprise.name.icontains(term, autoescape=True),
                 Enterprise.credit_code == term.upper(),
-                Enterprise.address.contains(term, autoescape=True),
+                Enterprise.address.icontains(term, autoescape=True),
             )
         )
     if sector:

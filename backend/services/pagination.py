@@ -23,22 +23,40 @@ class Page(Generic[T]):
 
 
 def encode(values: Sequence[Any]) -> str:
-    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode()
+    raw = json.dumps([str(v) for v in values], separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Room for the longest keys (a 2000-character unit path); anything longer is refused unread.
+MAX_CURSOR = 4096
+
+
 def decode(cursor: str, width: int) -> list[str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != width:
-        raise InvalidCursor(
-            "The cursor is not one this server issued. Start again without a cursor.",
-            errors={"cursor": ["Not a valid cursor."]},
-        )
+    values: Any = None
+    if len(cursor) <= MAX_CURSOR:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            values = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            values = None
+    if not _flat_list(values, width):
+        raise _invalid()
     return [str(v) for v in values]
+
+
+def _flat_list(values: Any, width: int) -> bool:
+    return (
+        isinstance(values, list)
+        and len(values) == width
+        and all(isinstance(v, str | int | float) for v in values)
+    )
+
+
+def _invalid() -> InvalidCursor:
+    return InvalidCursor(
+        "The cursor is not one this server issued. Start again without a cursor.",
+        errors={"cursor": ["Not a valid cursor."]},
+    )
 
 
 def paginate(
@@ -66,7 +84,4 @@ def _convert(key: InstrumentedAttribute[Any], value: str) -> Any:
         python_type = key.type.python_type
         return python_type(value)
     except (ValueError, TypeError, NotImplementedError):
-        raise InvalidCursor(
-            "The cursor is not one this server issued. Start again without a cursor.",
-            errors={"cursor": ["Not a valid cursor."]},
-        ) from None
+        raise _invalid() from None

@@ -47,9 +47,3 @@ def require_role(user: User, *roles: Role) -> None:
     if user.role not in roles:
         names = " or ".join(r.value for r in roles)
         raise PermissionDenied(f"This needs the {names} role; you are signed in as {user.role}.")
-
-
-def require_root_admin(user: User) -> None:
-    """Only an admin of a top-level unit may create another top-level unit."""
-    if user.role is not Role.admin or user.unit.parent_id is not None:
-        raise PermissionDenied("Only an admin of a top-level unit can create a top-level unit.")

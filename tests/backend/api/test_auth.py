@@ -7,9 +7,23 @@ import uuid
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
-from backend.models import AccessToken, Role, User
+from backend.models import AccessToken, AuditEntry, Role, User
+from backend.models.organisation import LoginFailure
 from tests.factories import PASSWORD, auth_headers, make_unit, make_user, token_for
+
+NEW_PASSWORD = "a brand new long password"
+
+
+def sign_in(client: FlaskClient, username: str, password: str) -> int:
+    reply = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    return reply.status_code
+
+
+def actions(session: Session, entity_id: object) -> list[str]:
+    query = select(AuditEntry.action).where(AuditEntry.entity_id == str(entity_id))
+    return list(session.scalars(query.order_by(AuditEntry.id)))
 
 
 def test_a_user_signs_in_and_gets_a_bearer_token(client: FlaskClient, session: Session) -> None:
@@ -73,10 +87,48 @@ def test_repeated_failures_lock_the_account(client: FlaskClient, session: Sessio
 def test_a_success_resets_the_failure_count(client: FlaskClient, session: Session) -> None:
     user = make_user(session, make_unit(session))
     for _ in range(4):
-        client.post("/api/v1/auth/token", json={"username": user.username, "password": "no"})
+        assert sign_in(client, user.username, "no") == 401
     token_for(client, user)
-    session.refresh(user)
-    assert user.failed_logins == 0
+    for _ in range(4):
+        assert sign_in(client, user.username, "no") == 401
+    assert session.get(LoginFailure, user.username).failures == 4
+
+
+def test_failures_are_kept_although_the_request_fails(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, make_unit(session))
+    assert sign_in(client, user.username, "no") == 401
+    assert session.get(LoginFailure, user.username).failures == 1
+    assert actions(session, user.username) == ["auth.failure"]
+
+
+def test_an_unknown_username_locks_like_a_known_one(client: FlaskClient, session: Session) -> None:
+    user = make_user(session, make_unit(session))
+    known = [sign_in(client, user.username, "no") for _ in range(6)]
+    unknown = [sign_in(client, "nobody-at-all", "no") for _ in range(6)]
+    assert known == unknown == [401] * 5 + [429]
+
+
+def test_sign_ins_failures_and_lock_outs_are_audited(client: FlaskClient, session: Session) -> None:
+    user = make_user(session, make_unit(session))
+    token_for(client, user)
+    assert actions(session, user.id) == ["auth.login"]
+    for _ in range(5):
+        sign_in(client, user.username, "no")
+    assert actions(session, user.username) == ["auth.failure"] * 5 + ["auth.lock"]
+
+
+def test_a_nul_in_the_username_is_just_a_wrong_username(client: FlaskClient) -> None:
+    reply = client.post("/api/v1/auth/token", json={"username": "a\u0000b", "password": "x"})
+    assert reply.status_code == 401
+    assert reply.json["code"] == "auth.invalid_credentials"
+
+
+def test_a_401_names_the_bearer_scheme(client: FlaskClient) -> None:
+    assert client.get("/api/v1/auth/me").headers["WWW-Authenticate"] == "Bearer"
+    reply = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x"})
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_requests_without_a_token_are_401(client: FlaskClient) -> None:
@@ -156,4 +208,73 @@ def test_disabling_a_user_revokes_their_tokens(client: FlaskClient, session: Ses
     )
     assert reply.status_code == 200
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    reply = client.patch(
+        f"/api/v1/users/{user.id}", json={"active": True}, headers=auth_headers(client, admin)
+    )
+    assert reply.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=headers).json["code"] == "auth.token_revoked"
     assert session.get(User, user.id) is not None
+
+
+def test_an_admins_password_reset_revokes_tokens_and_lifts_a_lock(
+    client: FlaskClient, session: Session
+) -> None:
+    district = make_unit(session)
+    admin = make_user(session, district, Role.admin)
+    user = make_user(session, make_unit(session, parent=district))
+    headers = auth_headers(client, user)
+    for _ in range(5):
+        sign_in(client, user.username, "no")
+    assert sign_in(client, user.username, PASSWORD) == 429
+    reply = client.patch(
+        f"/api/v1/users/{user.id}",
+        json={"password": NEW_PASSWORD},
+        headers=auth_headers(client, admin),
+    )
+    assert reply.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=headers).json["code"] == "auth.token_revoked"
+    assert sign_in(client, user.username, NEW_PASSWORD) == 200
+
+
+def change_password(
+    client: FlaskClient, headers: dict[str, str], current: str, new: str = NEW_PASSWORD
+) -> TestResponse:
+    return client.post(
+        "/api/v1/auth/password",
+        json={"current_password": current, "new_password": new},
+        headers=headers,
+    )
+
+
+def test_a_user_changes_their_own_password(client: FlaskClient, session: Session) -> None:
+    user = make_user(session, make_unit(session))
+    headers, other = auth_headers(client, user), auth_headers(client, user)
+    assert change_password(client, headers, PASSWORD).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=other).json["code"] == "auth.token_revoked"
+    assert sign_in(client, user.username, PASSWORD) == 401
+    assert sign_in(client, user.username, NEW_PASSWORD) == 200
+    assert "user.password_change" in actions(session, user.id)
+
+
+def test_a_password_change_needs_the_current_password(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, make_unit(session))
+    reply = change_password(client, auth_headers(client, user), "not my password")
+    assert reply.status_code == 403
+    assert reply.json["code"] == "auth.wrong_password"
+    assert "current_password" in reply.json["errors"]
+    assert sign_in(client, user.username, PASSWORD) == 200
+
+
+def test_a_short_or_nul_new_password_is_422(client: FlaskClient, session: Session) -> None:
+    user = make_user(session, make_unit(session))
+    headers = auth_headers(client, user)
+    reply = change_password(client, headers, PASSWORD, "short")
+    assert reply.status_code == 422
+    assert "new_password" in reply.json["errors"]
+    reply = change_password(client, headers, PASSWORD, "long enough\u0000password")
+    assert reply.status_code == 422
+    assert "new_password" in reply.json["errors"]["json"]
+    assert sign_in(client, user.username, PASSWORD) == 200

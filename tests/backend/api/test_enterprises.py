@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -188,3 +189,102 @@ def test_a_stale_update_is_409(client: FlaskClient, session: Session) -> None:
     )
     assert reply.status_code == 409
     assert reply.json["code"] == "conflict.stale_version"
+
+
+def test_search_ignores_the_case_of_latin_letters(client: FlaskClient, session: Session) -> None:
+    unit = make_unit(session)
+    make_enterprise(session, unit, name="ACME Gas 有限公司")
+    make_enterprise(session, unit, name="acme gas 分公司", address="Main Street 1")
+    headers = auth_headers(client, make_user(session, unit))
+    for q in ("acme", "ACME", "Acme GAS"):
+        reply = client.get("/api/v1/enterprises", query_string={"q": q}, headers=headers)
+        assert [e["name"] for e in reply.json["items"]] == ["ACME Gas 有限公司", "acme gas 分公司"]
+    reply = client.get("/api/v1/enterprises", query_string={"q": "main STREET"}, headers=headers)
+    assert [e["name"] for e in reply.json["items"]] == ["acme gas 分公司"]
+
+
+@pytest.mark.parametrize("field", ["name", "address", "contact_name", "credit_code"])
+def test_a_nul_in_a_string_is_422_naming_the_field(
+    client: FlaskClient, session: Session, field: str
+) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    body = {"name": "某公司", "sector": "gas", field: "a\u0000b"}
+    reply = client.post("/api/v1/enterprises", headers=headers, json=body)
+    assert reply.status_code == 422
+    assert list(reply.json["errors"]["json"]) == [field]
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 0
+
+
+def test_a_nul_in_the_search_is_422(client: FlaskClient, session: Session) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    reply = client.get("/api/v1/enterprises", query_string={"q": "a\u0000b"}, headers=headers)
+    assert reply.status_code == 422
+    assert "q" in reply.json["errors"]["query"]
+
+
+@pytest.mark.parametrize("version", [True, 1.5, "1", 0, 1e300])
+def test_expected_version_must_be_a_positive_integer(
+    client: FlaskClient, session: Session, version: object
+) -> None:
+    unit = make_unit(session)
+    enterprise = make_enterprise(session, unit)
+    reply = client.patch(
+        f"/api/v1/enterprises/{enterprise.id}",
+        headers=auth_headers(client, make_user(session, unit)),
+        json={"name": "x", "expected_version": version},
+    )
+    assert reply.status_code == 422
+    assert "expected_version" in reply.json["errors"]["json"]
+
+
+def test_a_credit_code_is_trimmed_before_its_length_is_checked(
+    client: FlaskClient, session: Session
+) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    code = credit_code(11)
+    reply = client.post(
+        "/api/v1/enterprises",
+        headers=headers,
+        json={"name": "某公司", "sector": "gas", "credit_code": f"  {code.lower()} "},
+    )
+    assert reply.status_code == 201
+    assert reply.json["credit_code"] == code
+
+
+def test_a_duplicate_found_only_by_the_index_is_409_and_saves_nothing(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.services import enterprises
+
+    unit = make_unit(session)
+    make_enterprise(session, unit, name="先来的", credit_code=credit_code(8))
+    headers = auth_headers(client, make_user(session, unit))
+    # As if a parallel request had passed the early check too.
+    monkeypatch.setattr(enterprises, "_no_duplicate", lambda *_args: None)
+    reply = client.post(
+        "/api/v1/enterprises",
+        headers=headers,
+        json={"name": "后到的", "sector": "gas", "credit_code": credit_code(8)},
+    )
+    assert reply.status_code == 409
+    assert reply.json["code"] == "enterprise.duplicate"
+    names = session.scalars(select(Enterprise.name).where(Enterprise.unit_id == unit.id))
+    assert list(names) == ["先来的"]
+
+
+def test_a_failure_after_the_flush_leaves_no_row(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.services import audit
+
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(audit, "record", broken)
+    reply = client.post(
+        "/api/v1/enterprises", headers=headers, json={"name": "半截", "sector": "gas"}
+    )
+    assert reply.status_code == 500
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -64,3 +66,41 @@ def test_a_validation_error_writes_nothing(client: FlaskClient, session: Session
         json={"name": "x", "sector": "gas", "credit_code": "123"},
     )
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def cursor_of(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 2000, b'[["a"],["b"]]', b'{"a": 1}', b"\xff\xfe"],
+    ids=["deeply-nested", "nested-lists", "object", "not-utf8"],
+)
+def test_a_forged_cursor_is_400_not_500(client: FlaskClient, session: Session, raw: bytes) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    reply = client.get(
+        "/api/v1/enterprises", query_string={"cursor": cursor_of(raw)}, headers=headers
+    )
+    assert reply.status_code == 400
+    assert reply.json["code"] == "pagination.invalid_cursor"
+
+
+def test_an_overlong_cursor_is_refused_unread(client: FlaskClient, session: Session) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    reply = client.get("/api/v1/units", query_string={"cursor": "W" * 5000}, headers=headers)
+    assert reply.status_code == 422
+    assert "cursor" in reply.json["errors"]["query"]
+
+
+def test_a_nul_in_an_evaluated_answer_is_422(client: FlaskClient, session: Session) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    reply = client.post(
+        "/api/v1/checklists/x/versions/y/evaluate",
+        json={"answers": [{"item": "a\u0000", "answer": "yes"}]},
+        headers=headers,
+    )
+    assert reply.status_code == 422
+    assert reply.json["errors"]["json"]["answers"]["0"] == {
+        "item": ["Must not contain NUL characters (\\u0000)."]
+    }

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from .config import Config
 from .db import Database
 from .extensions import Services, build_services
+from .jobs import runtime
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese text as UTF-8
     app.extensions["anjian"] = build_services(config, Database(config.database_url))
+    runtime.bind(app.extensions["anjian"])  # jobs run in this process when there is no Redis
 
     from .api import register_api
 

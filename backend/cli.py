@@ -78,6 +78,7 @@ def run(host: str, port: int) -> None:
     runtime.bind(svc)
     if not svc.config.redis_url:
         click.echo("REDIS_URL is not set: background jobs run in this process.")
+    runtime.start_sweeper(svc)
     click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -180,3 +181,59 @@ def enterprises_import(file: Path, unit_ref: str | None, username: str) -> None:
                 f"{len(report.errors)} of {len(rows)} rows are bad; nothing was imported."
             )
         click.echo(f"Imported {report.created} enterprises.")
+
+
+@main.group()
+def jobs() -> None:
+    """Background work recorded in the outbox."""
+
+
+@jobs.command("failed")
+@with_appcontext
+def jobs_failed() -> None:
+    """List outbox rows that kept failing, with their last error."""
+    from .jobs import outbox
+
+    rows = outbox.failed(services(current_app))
+    for row in rows:
+        click.echo(f"{row.id}\t{row.kind}\t{row.key}\tattempts={row.attempts}\t{row.last_error}")
+    click.echo(f"{len(rows)} failed.")
+
+
+@jobs.command("retry")
+@click.argument("item_id", type=int)
+@with_appcontext
+def jobs_retry(item_id: int) -> None:
+    """Put a failed outbox row back in the queue."""
+    from .jobs import outbox
+
+    if not outbox.retry(services(current_app), item_id):
+        raise click.ClickException(f"Outbox row {item_id} is not a failed row.")
+    click.echo(f"Outbox row {item_id} queued again.")
+
+
+@jobs.command("sweep")
+@with_appcontext
+def jobs_sweep() -> None:
+    """Re-enqueue pending outbox rows now (the worker also does this every 30 s)."""
+    from .jobs import outbox
+
+    click.echo(f"Re-enqueued {outbox.sweep(services(current_app))} rows.")
+
+
+@main.group()
+def media() -> None:
+    """Photo evidence."""
+
+
+@media.command("gc")
+@with_appcontext
+def media_gc() -> None:
+    """Delete photos no record referenced within ANJIAN_MEDIA_GC_AGE, and unclaimed objects."""
+    from .jobs import gc
+
+    report = gc.collect(services(current_app))
+    click.echo(
+        f"Deleted {report.collected} unreferenced photos, {report.orphans} unclaimed objects "
+        f"and {report.staging} abandoned direct uploads."
+    )

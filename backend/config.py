@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from media.store import S3Settings
 
 
@@ -32,6 +33,10 @@ class Config:
     login_lock_seconds: int
     demo_password: str | None
     log_level: str
+    photo_max_bytes: int = DEFAULT_MAX_BYTES
+    photo_max_pixels: int = DEFAULT_MAX_PIXELS
+    photo_time_tolerance_seconds: int = 6 * 3600
+    media_gc_age_seconds: int = 7 * 24 * 3600
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -69,6 +74,10 @@ class Config:
             login_lock_seconds=_int(env, "ANJIAN_LOGIN_LOCK_SECONDS", 300),
             demo_password=env.get("ANJIAN_DEMO_PASSWORD") or None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            photo_max_bytes=_int(env, "ANJIAN_PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES),
+            photo_max_pixels=_int(env, "ANJIAN_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS),
+            photo_time_tolerance_seconds=_int(env, "ANJIAN_PHOTO_TIME_TOLERANCE", 6 * 3600),
+            media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
         )
 
 

@@ -87,3 +87,15 @@ class PushTooLarge(DomainError):
 
 class ProtocolUnsupported(DomainError):
     pass
+
+
+class WrongPassword(PermissionDenied):
+    """The current password given to change it is wrong (counted like a failed sign-in)."""
+
+
+class UsernameTaken(Conflict):
+    pass
+
+
+class UnitNameTaken(Conflict):
+    pass

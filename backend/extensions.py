@@ -9,6 +9,7 @@ from media.store import ObjectStore, S3Store, store_from_settings
 
 from .config import Config
 from .db import Database
+from .jobs.runtime import Dispatcher, make_dispatcher
 from .services.auth import LoginPolicy
 
 
@@ -18,6 +19,7 @@ class Services:
     db: Database
     store: ObjectStore
     login_policy: LoginPolicy
+    dispatcher: Dispatcher
 
 
 def build_services(config: Config, db: Database) -> Services:
@@ -25,6 +27,7 @@ def build_services(config: Config, db: Database) -> Services:
         config=config,
         db=db,
         store=store_from_settings(config.s3, local_root=config.media_dir),
+        dispatcher=make_dispatcher(config.redis_url),
         login_policy=LoginPolicy(
             secret_key=config.secret_key,
             token_ttl=timedelta(seconds=config.token_ttl_seconds),

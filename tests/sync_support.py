@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 import uuid
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from backend.models import ChecklistVersion
@@ -78,6 +79,30 @@ def finding(items: list[str], **extra: Any) -> dict[str, Any]:
 def complete_confined_space_answers() -> dict[str, str]:
     """Every printed item answered, all compliant."""
     return {f"confined_space.{n}": "yes" for n in range(1, 8)}
+
+
+def wait_for_horizon(engine: Engine, timeout: float = 30.0) -> None:
+    """Wait until no other write transaction is open on the PostgreSQL cluster.
+
+    Pull serves only what lies below the oldest write transaction still running anywhere on
+    the server (docs/decision-sync-cursor.md); on a server shared with other work, a test that
+    expects to see what it just committed waits for that work first. Bounded; SQLite: no-op.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            busy = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            conn.rollback()
+            if not busy:
+                return
+            time.sleep(0.05)
 
 
 class Tablet:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import auth, checklists, context, enterprises, errors, health, organisation, sync
+from . import (
+    admin,
+    auth,
+    checklists,
+    context,
+    enterprises,
+    errors,
+    hazards,
+    health,
+    inspections,
+    media,
+    organisation,
+    sync,
+)
 from .schemas import ErrorSchema
 
 
@@ -15,7 +28,9 @@ class AnjianApi(Api):
 
 def register_api(app: Flask) -> None:
     api = AnjianApi(app)
-    for module in (auth, checklists, enterprises, organisation, sync, health):
+    for module in (auth, checklists, enterprises, organisation, sync, media, health):
+        api.register_blueprint(module.blp)
+    for module in (inspections, hazards, admin):
         api.register_blueprint(module.blp)
     health.register_root_aliases(app)
     errors.register(app)

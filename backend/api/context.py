@@ -1,8 +1,8 @@
 """Per-request plumbing: one session per request, committed in one place, and the caller.
 
 A request loads, authorises and acts through services that only flush; `finish_request` commits
-once when the response is a success (or when an error asks for its bookkeeping to be kept), and
-only then runs the side effects registered with `after_commit`.
+once when the response is a success, and only then runs the side effects registered with
+`after_commit`. An error response rolls everything back.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def finish_request(response: Response) -> Response:
     if session is None:
         return response
     try:
-        if response.status_code < 400 or g.get("commit_on_error"):
+        if response.status_code < 400:
             session.commit()
         else:
             session.rollback()

@@ -7,34 +7,55 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 import checklists
+import media
 from backend import errors as e
+from backend.services import operations, review
+from backend.services.ledger import errors as ledger_errors
+from backend.services.media import errors as media_errors
 from backend.services.sync import push
 
 log = logging.getLogger(__name__)
 
 # Most specific class first: the first isinstance match wins.
 TABLE: list[tuple[type[Exception], int, str]] = [
+    # Review and ledger errors carry their codes (a tablet command that hits one is rejected
+    # with the same code). They subclass the generic errors below, so they come first.
+    *((cls, cls.status, cls.code) for cls in (*review.ERRORS, *ledger_errors.ERRORS)),
+    (operations.NotAFailedJob, 409, "jobs.not_failed"),
     (e.InvalidCredentials, 401, "auth.invalid_credentials"),
     (e.AuthenticationRequired, 401, "auth.required"),
     (e.TokenRevoked, 401, "auth.token_revoked"),
     (e.AccountLocked, 429, "auth.locked"),
+    (e.WrongPassword, 403, "auth.wrong_password"),
     (e.PermissionDenied, 403, "auth.forbidden"),
     (e.DeviceRevoked, 403, "auth.device_revoked"),
     (e.DeviceTaken, 409, "auth.device_taken"),
     (e.InvalidCursor, 400, "pagination.invalid_cursor"),
     (e.DuplicateEnterprise, 409, "enterprise.duplicate"),
     (e.StaleVersion, 409, "conflict.stale_version"),
+    (e.UsernameTaken, 409, "user.username_taken"),
+    (e.UnitNameTaken, 409, "unit.name_taken"),
     (push.SeqReusedError, 409, "sync.seq_reused"),
     (push.PayloadMismatch, 409, "sync.payload_mismatch"),
     (e.UnknownDevice, 404, "sync.unknown_device"),
     (e.PushTooLarge, 413, "sync.too_large"),
     (e.ProtocolUnsupported, 400, "sync.protocol_unsupported"),
+    (media_errors.MediaHashMismatch, 422, "media.hash_mismatch"),
+    (media_errors.MediaNotUploaded, 404, "media.not_uploaded"),
+    (media_errors.MediaNotFound, 404, "media.not_found"),
+    (media_errors.UploadMissing, 409, "media.upload_missing"),
+    (media.InvalidHash, 422, "media.invalid_hash"),
+    (media.NotAnImage, 422, "media.not_an_image"),
+    (media.TooManyPixels, 422, "media.too_many_pixels"),
+    (media.TooLarge, 413, "media.too_large"),
+    (media.StoreUnavailable, 503, "media.store_unavailable"),
+    (media.ObjectNotFound, 404, "media.not_found"),
     (OperationalError, 503, "server.unavailable"),
     (e.Conflict, 409, "conflict"),
     (e.NotFound, 404, "not_found"),
@@ -42,6 +63,15 @@ TABLE: list[tuple[type[Exception], int, str]] = [
     (checklists.UnknownItem, 422, "checklist.unknown_item"),
     (checklists.InvalidAnswer, 422, "checklist.invalid_answer"),
 ]
+
+# A dependency is down: when to retry, and what to tell the client (not the internal details).
+UNAVAILABLE: dict[type[Exception], tuple[str, str]] = {
+    media.StoreUnavailable: (
+        "30",
+        "The photo store is not reachable right now; nothing was kept. "
+        "Send the photo again after Retry-After seconds.",
+    ),
+}
 
 HTTP_CODES = {
     400: "request.bad",
@@ -61,9 +91,6 @@ HTTP_CODES = {
     503: "server.unavailable",
 }
 
-# Failures whose bookkeeping must still be committed (a failed sign-in counts toward a lock).
-KEEP_CHANGES = (e.InvalidCredentials,)
-
 
 def error_response(
     status: int, code: str, message: str, errors: Any = None, headers: Any = None
@@ -73,14 +100,14 @@ def error_response(
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    if status == 401:  # RFC 9110: a 401 names the scheme that would work
+        response.headers.setdefault("WWW-Authenticate", "Bearer")
     return response
 
 
 def handle_domain_error(exc: Exception) -> Response:
     for cls, status, code in TABLE:
         if isinstance(exc, cls):
-            if isinstance(exc, KEEP_CHANGES):
-                g.commit_on_error = True
             if isinstance(exc, e.DomainError):
                 return error_response(status, code, exc.message, exc.errors, exc.headers)
             if isinstance(exc, OperationalError):
@@ -92,6 +119,10 @@ def handle_domain_error(exc: Exception) -> Response:
                     "Nothing was saved; try again shortly.",
                     headers={"Retry-After": "5"},
                 )
+            if cls in UNAVAILABLE:
+                log.warning("%s: %s", code, exc)
+                retry_after, message = UNAVAILABLE[cls]
+                return error_response(status, code, message, headers={"Retry-After": retry_after})
             return error_response(status, code, str(exc), getattr(exc, "errors", None))
     raise exc
 

@@ -8,16 +8,17 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rq import Queue, Retry, Worker
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from backend.extensions import Services
-
 from . import redis_connection
+
+if TYPE_CHECKING:
+    from backend.extensions import Services
 
 log = logging.getLogger(__name__)
 QUEUE = "anjian"
@@ -117,10 +118,31 @@ class AnjianWorker(Worker):
         super().fork_work_horse(job, queue)
 
 
-def make_dispatcher(services: Services) -> Dispatcher:
-    if services.config.redis_url:
-        return RqDispatcher(services.config.redis_url)
-    return InProcessDispatcher()
+def make_dispatcher(redis_url: str | None) -> Dispatcher:
+    return RqDispatcher(redis_url) if redis_url else InProcessDispatcher()
+
+
+def start_sweeper(services: Services, interval: float = 30.0) -> threading.Thread:
+    """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`;
+    collect unreferenced photos once an hour."""
+    from . import gc
+    from .outbox import sweep
+
+    def loop() -> None:
+        while True:
+            try:
+                sweep(services)
+            except Exception:
+                log.exception("outbox sweep failed; trying again in %s s", interval)
+            try:
+                gc.run_if_due(services)
+            except Exception:
+                log.exception("media garbage collection failed; trying again later")
+            threading.Event().wait(interval)
+
+    thread = threading.Thread(target=loop, name="anjian-sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_worker(services: Services, *, burst: bool = False) -> bool:
@@ -128,5 +150,7 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
     if not url:
         raise RuntimeError("REDIS_URL is not set: without Redis, `anjian run` runs jobs itself")
     bind(services)
+    if not burst:
+        start_sweeper(services)
     worker = AnjianWorker([QUEUE], connection=redis_connection(url), serializer=JSONSerializer)
     return bool(worker.work(burst=burst, with_scheduler=True))

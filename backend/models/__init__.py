@@ -13,10 +13,23 @@ from .inspections import (
     InspectionPhoto,
     InspectionStatus,
 )
+from .ledger import (
+    DECISIONS,
+    FindingConfirmation,
+    Hazard,
+    HazardEvent,
+    HazardSource,
+    HazardState,
+    InspectionReview,
+    LedgerCounter,
+)
+from .media import InspectionMedia, MediaClaim, MediaCollected, MediaObject
 from .organisation import AccessToken, Device, Role, Unit, UnitKind, User
+from .outbox import OutboxItem
 from .sync import Change, SyncCommand, SyncMeta
 
 __all__ = [
+    "DECISIONS",
     "EDITABLE",
     "AccessToken",
     "Amendment",
@@ -29,10 +42,22 @@ __all__ = [
     "Device",
     "Enterprise",
     "Finding",
+    "FindingConfirmation",
+    "Hazard",
+    "HazardEvent",
+    "HazardSource",
+    "HazardState",
     "Inspection",
     "InspectionAnswer",
+    "InspectionMedia",
     "InspectionPhoto",
+    "InspectionReview",
     "InspectionStatus",
+    "LedgerCounter",
+    "MediaClaim",
+    "MediaCollected",
+    "MediaObject",
+    "OutboxItem",
     "Role",
     "SyncCommand",
     "SyncMeta",

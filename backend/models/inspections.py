@@ -44,6 +44,8 @@ class Inspection(Base):
     location: Mapped[dict[str, Any] | None]
     inspectors: Mapped[list[Any]] = mapped_column(default=list)
     signatures: Mapped[list[Any]] = mapped_column(default=list)
+    # Hashes of referenced photos and signatures the inspector's unit has not uploaded yet.
+    awaiting_media: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     level: Mapped[str | None] = mapped_column(String(10))  # what the rules say of the answers
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -95,6 +97,10 @@ class InspectionPhoto(Base):
     item: Mapped[str | None] = mapped_column(String(80))
     caption: Mapped[str | None] = mapped_column(Text)
     taken_at: Mapped[datetime | None]
+    # How far the photo's EXIF capture time lies outside the inspection's started..finished
+    # span (0: inside); None until the photo has arrived, or when either time is unknown. Above
+    # ANJIAN_PHOTO_TIME_TOLERANCE the photo is flagged for the reviewer, never refused.
+    capture_gap_seconds: Mapped[int | None]
 
 
 class Amendment(Base):

@@ -68,7 +68,8 @@ def record(session: Session, rows: Iterable[ChangeRow]) -> None:
         txid = transaction_id(session)
         for value in values:
             value["txid"] = txid
-        session.execute(insert(Change), values)
+        # Core insert on the table: one multi-row statement, even when some values are None.
+        session.execute(insert(Change.__table__), values)
 
 
 def database_id(session: Session) -> str:

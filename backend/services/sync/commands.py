@@ -17,8 +17,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.errors import DomainError, NotFound
 from backend.models import EDITABLE, Device, User
+from backend.services.ledger import errors as ledger_errors
+from backend.services.ledger import events as ledger_events
 from sync import CommandRejected, Mutation
+from sync import hazards as hazard_rules
 from sync import inspections as rules
 
 from . import state as state_
@@ -97,7 +101,7 @@ def _apply(ctx: Context, mutations: list[Mutation]) -> list[Outcome]:
     return outcomes
 
 
-Parsed = rules.InspectionSave | uuid.UUID | CommandRejected
+Parsed = rules.InspectionSave | uuid.UUID | hazard_rules.HazardReinspect | CommandRejected
 
 
 def _parse(mutation: Mutation) -> Parsed:
@@ -117,6 +121,7 @@ def _parse(mutation: Mutation) -> Parsed:
 PARSERS: dict[str, Callable[[Any], Parsed]] = {
     "inspection.save@1": rules.parse_save,
     "inspection.submit@1": rules.parse_submit,
+    "hazard.reinspect@1": hazard_rules.parse_reinspect,
 }
 
 
@@ -136,6 +141,8 @@ def _decide(
             raise parsed
         if isinstance(parsed, rules.InspectionSave):
             return _save(ctx, state, effects, mutation, parsed)
+        if isinstance(parsed, hazard_rules.HazardReinspect):
+            return _reinspect(ctx, mutation, parsed)
         return _submit(ctx, state, effects, mutation, parsed)
     except CommandRejected as rejected:
         return Outcome(
@@ -225,6 +232,37 @@ def _submit(
     current.level = verdict.level
     current.submit()
     return _applied(effects, mutation, current)
+
+
+def _reinspect(ctx: Context, mutation: Mutation, command: hazard_rules.HazardReinspect) -> Outcome:
+    """Through the ledger, one savepoint per command: a refused re-inspection leaves nothing.
+    Its photos are uploaded after the push, so they are not required to exist yet."""
+    try:
+        with ctx.session.begin_nested():
+            entry = ledger_events.record(
+                ctx.session,
+                ctx.user,
+                command.hazard_id,
+                command.event(),
+                now=ctx.now,
+                device_id=ctx.device.id,
+                check_photos=False,
+            )
+    except DomainError as exc:
+        raise CommandRejected(_ledger_code(exc), exc.message, exc.errors) from None
+    return Outcome(
+        mutation,
+        "applied",
+        entity={"type": "hazard", "id": str(entry.id), "version": entry.version},
+    )
+
+
+def _ledger_code(exc: DomainError) -> str:
+    if isinstance(exc, ledger_errors.LedgerError):
+        return exc.code
+    if isinstance(exc, NotFound):
+        return "hazard.not_found"
+    return "hazard.invalid"
 
 
 def _check_owner(ctx: Context, current: Current) -> None:

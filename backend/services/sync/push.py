@@ -89,7 +89,7 @@ def _replayed(
 def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now: datetime) -> None:
     if outcomes:
         session.execute(
-            insert(SyncCommand),
+            insert(SyncCommand.__table__),
             [
                 {
                     "device_id": device_id,

@@ -27,24 +27,35 @@ def jsonable(value: Any) -> Any:
 def inspection(
     meta: dict[str, Any], content: InspectionSave, suggestions: dict[uuid.UUID, Any]
 ) -> dict[str, Any]:
-    """The whole inspection: what the inspector's own devices get (user bucket)."""
-    findings = [
-        {**f, "suggested_level": suggestions[f["id"]][0], "suggested_rule": suggestions[f["id"]][1]}
-        for f in content.findings
-    ]
-    return jsonable(
+    """The whole inspection: what the inspector's own devices get (user bucket).
+
+    Answers and signatures are plain strings already; only what holds ids, dates and times is
+    converted, so rendering stays cheap for inspections with many answers.
+    """
+    data = summary(meta, content)
+    data.update(
         {
-            **summary(meta, content),
-            "started_at": content.started_at,
-            "finished_at": content.finished_at,
+            "started_at": jsonable(content.started_at),
+            "finished_at": jsonable(content.finished_at),
             "location": content.location,
-            "inspectors": content.inspectors,
+            "inspectors": jsonable(content.inspectors),
             "answers": content.answers,
-            "findings": findings,
-            "photos": content.photos,
+            "findings": [_finding(f, suggestions[f["id"]]) for f in content.findings],
+            "photos": jsonable(content.photos),
             "signatures": content.signatures,
         }
-    )  # type: ignore[no-any-return]
+    )
+    return data
+
+
+def _finding(finding: dict[str, Any], suggestion: tuple[str, str | None]) -> dict[str, Any]:
+    return {
+        **finding,
+        "id": str(finding["id"]),
+        "deadline": jsonable(finding["deadline"]),
+        "suggested_level": suggestion[0],
+        "suggested_rule": suggestion[1],
+    }
 
 
 def summary(meta: dict[str, Any], content: InspectionSave) -> dict[str, Any]:

@@ -13,12 +13,14 @@ from backend.models import (
     Finding,
     Inspection,
     InspectionAnswer,
+    InspectionMedia,
     InspectionPhoto,
     InspectionStatus,
 )
+from backend.services.media import records as media
 from sync.inspections import InspectionSave
 
-from . import changes, render
+from . import bulk, changes, render
 from .state import BatchState, Current, Snapshot
 
 if TYPE_CHECKING:
@@ -27,14 +29,17 @@ if TYPE_CHECKING:
 
 def write(ctx: Context, state: BatchState, effects: Effects) -> None:
     touched = [c for c in state.inspections.values() if c.content_changed or c.status_changed]
-    _inspections(ctx, touched)
-    _content(ctx, [c for c in touched if c.content_changed])
+    # Every writer here is the user's unit (commands refuse anyone else's inspections).
+    referenced = [c.content.media() for c in touched if c.content is not None]
+    available = media.available(ctx.session, ctx.user.unit_id, set().union(*referenced))
+    _inspections(ctx, touched, available)
+    _content(ctx, [c for c in touched if c.content_changed], available)
     if effects.amendments:
-        ctx.session.execute(insert(Amendment), effects.amendments)
-    changes.record(ctx.session, _change_rows(ctx, state, effects))
+        ctx.session.execute(insert(Amendment.__table__), effects.amendments)
+    changes.record(ctx.session, _change_rows(ctx, state, effects, available))
 
 
-def _inspections(ctx: Context, touched: list[Current]) -> None:
+def _inspections(ctx: Context, touched: list[Current], available: media.Available) -> None:
     new = []
     for current in touched:
         content = current.content
@@ -49,6 +54,7 @@ def _inspections(ctx: Context, touched: list[Current]) -> None:
             "location": content.location,
             "inspectors": render.jsonable(content.inspectors),
             "signatures": render.jsonable(content.signatures),
+            "awaiting_media": available.awaiting(content.media()),
             "level": current.level,
             "status": current.status,
             "version": current.version,
@@ -56,6 +62,8 @@ def _inspections(ctx: Context, touched: list[Current]) -> None:
         }
         if current.status_changed and current.status is InspectionStatus.submitted:
             values["submitted_at"] = ctx.now
+        elif current.row is None:
+            values["submitted_at"] = None  # every new row has the same keys (one statement)
         if current.row is None:
             new.append(
                 {
@@ -71,17 +79,19 @@ def _inspections(ctx: Context, touched: list[Current]) -> None:
             for key, value in values.items():
                 setattr(current.row, key, value)
     if new:
-        ctx.session.execute(insert(Inspection), new)
+        ctx.session.execute(insert(Inspection.__table__), new)
     ctx.session.flush()
 
 
-def _content(ctx: Context, changed: list[Current]) -> None:
+def _content(ctx: Context, changed: list[Current], available: media.Available) -> None:
     if not changed:
         return
-    ids = [c.content.id for c in changed if c.content is not None]
-    for model in (InspectionAnswer, Finding, InspectionPhoto):
-        ctx.session.execute(delete(model).where(model.inspection_id.in_(ids)))
-    answers, findings, photos = [], [], []
+    # Only inspections that existed have old content to replace.
+    ids = [c.content.id for c in changed if c.content is not None and c.row is not None]
+    if ids:
+        for model in (InspectionAnswer, Finding, InspectionPhoto, InspectionMedia):
+            ctx.session.execute(delete(model).where(model.inspection_id.in_(ids)))
+    answers, findings, photos, references = [], [], [], []
     for current in changed:
         content = current.content
         assert content is not None
@@ -90,14 +100,24 @@ def _content(ctx: Context, changed: list[Current]) -> None:
             _finding(content.id, n, f, current.suggestions[f["id"]])
             for n, f in enumerate(content.findings)
         ]
-        photos += [{"inspection_id": content.id, **p} for p in _unique_photos(content)]
+        photos += [
+            {
+                "inspection_id": content.id,
+                **p,
+                "capture_gap_seconds": available.capture_gap(
+                    p["sha256"], content.started_at, content.finished_at
+                ),
+            }
+            for p in _unique_photos(content)
+        ]
+        references += media.reference_rows(content.id, content.media())
     for model, rows in (
         (InspectionAnswer, answers),
         (Finding, findings),
         (InspectionPhoto, photos),
+        (InspectionMedia, references),
     ):
-        if rows:
-            ctx.session.execute(insert(model), rows)
+        bulk.insert_rows(ctx.session, model.__table__, rows)
 
 
 def _finding(
@@ -131,11 +151,14 @@ def _unique_photos(content: InspectionSave) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _change_rows(ctx: Context, state: BatchState, effects: Effects) -> list[changes.ChangeRow]:
+def _change_rows(
+    ctx: Context, state: BatchState, effects: Effects, available: media.Available
+) -> list[changes.ChangeRow]:
     rows = []
     for snapshot, _name in effects.changes:
         current = state.inspections[snapshot.content.id]
         meta = _meta(ctx, current, snapshot)
+        meta["awaiting_media"] = available.awaiting(snapshot.content.media())
         entity_id = str(snapshot.content.id)
         rows.append(
             changes.ChangeRow(

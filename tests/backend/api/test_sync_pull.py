@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import Role, Unit, User
 from tests.factories import auth_headers, make_enterprise, make_unit, make_user
-from tests.sync_support import Tablet, save_args
+from tests.sync_support import Tablet, save_args, wait_for_horizon
 
 
 class World:
@@ -48,6 +48,7 @@ def everything(
     tablet: Tablet, cursors: dict[str, str | None] | None = None, limit: int = 500
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Pull until has_more is false; return every change and the last reply."""
+    wait_for_horizon(tablet.client.application.extensions["anjian"].db.engine)
     changes: list[dict[str, Any]] = []
     cursors = dict(cursors or {})
     while True:
@@ -164,6 +165,7 @@ def test_a_user_moved_to_another_unit_gets_the_old_bucket_reset(world: World) ->
     make_enterprise(world.session, world.unit, name="旧单位新企业")
     world.session.commit()
     tablet = world.tablet_for(world.session.get(User, world.inspector.id))
+    wait_for_horizon(world.client.application.extensions["anjian"].db.engine)
     reply = tablet.pull(first["cursors"]).json
     assert old_bucket in reply["reset"]
     assert all(c["bucket"] != old_bucket for c in reply["changes"])

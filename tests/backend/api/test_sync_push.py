@@ -157,6 +157,27 @@ def test_a_command_duplicated_within_a_batch_is_applied_once(world: World) -> No
         (lambda a: a.update(kind="picnic"), "inspection.kind_unknown"),
         (lambda a: a.update(started_at="yesterday"), "command.invalid"),
         (lambda a: a.pop("checklist"), "command.invalid"),
+        (
+            lambda a: a.update(answers=[{"item": "confined_space.2", "answer": "maybe"}]),
+            "command.invalid",
+        ),
+        (
+            lambda a: a.update(answers=[{"item": "confined_space.2", "answer": "no", "x": 1}]),
+            "command.invalid",
+        ),
+        (lambda a: a.update(answers=["confined_space.2"]), "command.invalid"),
+        (lambda a: a.update(location={"lat": 123, "lon": 119.3}), "command.invalid"),
+        (
+            lambda a: a.update(findings=[finding(["confined_space.2"], deadline="soon")]),
+            "command.invalid",
+        ),
+        (
+            lambda a: a.update(signatures=[{"role": "inspector", "name": "李", "sha256": "x"}]),
+            "command.invalid",
+        ),
+        (lambda a: a.update(surprise=True), "command.invalid"),
+        (lambda a: a.update(id="not-a-uuid"), "command.invalid"),
+        (lambda a: a.update(finished_at="2026-11-20T10:30:00"), "command.invalid"),
     ],
 )
 def test_a_command_that_can_never_succeed_is_rejected_writes_nothing_and_advances_seq(

@@ -1,0 +1,334 @@
+"""The closed loop: recording an event on a hazard.
+
+Load (locked) → authorise → check the event's fields → check the state → act, then write the
+event, the audit entry and the change row together (history.record). A refused event writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend.models import Hazard, InspectionMedia, Unit, User, utcnow
+from backend.services.media import records as media_records
+
+from . import errors, history, queries, states
+
+
+@dataclass
+class Effect:
+    """What an event changes on the hazard, and what its history row keeps."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    session: Session
+    actor: User
+    entry: Hazard
+    args: Mapping[str, Any]
+    today: date
+    now: datetime
+    check_photos: bool
+
+
+def record(
+    session: Session,
+    actor: User,
+    hazard_id: uuid.UUID,
+    args: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    device_id: uuid.UUID | None = None,
+    check_photos: bool = True,
+) -> Hazard:
+    """Apply one event; `args` holds `type` and the fields the request gave.
+
+    `check_photos=False` is for a tablet's offline record, whose photos are uploaded after the
+    push that references them."""
+    now = now or utcnow()
+    event_type = args.get("type")
+    if event_type not in states.EVENTS:
+        raise errors.UnknownEvent(
+            f"Unknown event type {event_type!r}; use one of {', '.join(states.EVENTS)}.",
+            errors={"type": [f"Must be one of {', '.join(states.EVENTS)}."]},
+        )
+    entry = queries.get_visible(session, actor, hazard_id, lock=True)
+    _authorise(actor, event_type)
+    _only_fields(event_type, args)
+    request = Request(session, actor, entry, args, states.today(now), now, check_photos)
+    effect = CHECKS[event_type](request)
+    if entry.state not in states.ALLOWED_IN[event_type]:
+        raise _wrong_state(entry, event_type)
+    AFTER_STATE_CHECKS.get(event_type, _nothing)(request, effect)
+    _apply(session, actor, entry, event_type, effect, now, device_id)
+    return entry
+
+
+def _apply(
+    session: Session,
+    actor: User,
+    entry: Hazard,
+    event_type: str,
+    effect: Effect,
+    now: datetime,
+    device_id: uuid.UUID | None,
+) -> None:
+    before = entry.state
+    entry.state = states.next_state(event_type, before, effect.data)
+    for key, value in effect.values.items():
+        setattr(entry, key, value)
+    entry.version += 1
+    entry.updated_at = now
+    session.flush()
+    _reference(session, entry, effect.data.get("photos", []))
+    history.record(
+        session,
+        entry,
+        event_type,
+        actor=actor,
+        before=before,
+        now=now,
+        reason=effect.reason,
+        data=effect.data,
+        device_id=device_id,
+    )
+
+
+def _authorise(actor: User, event_type: str) -> None:
+    allowed = states.ROLES[event_type]
+    if actor.role not in allowed:
+        names = " or ".join(role.value for role in allowed)
+        raise errors.EventForbidden(
+            f"Only a {names} may record '{event_type}' "
+            f"({states.EVENT_LABELS[event_type]}); you are signed in as {actor.role.value}."
+        )
+
+
+def _only_fields(event_type: str, args: Mapping[str, Any]) -> None:
+    extra = sorted(set(args) - states.FIELDS[event_type] - {"type"})
+    if extra:
+        raise errors.FieldNotAllowed(
+            f"'{event_type}' takes {', '.join(sorted(states.FIELDS[event_type]))}; "
+            f"leave out {', '.join(extra)}.",
+            errors={name: ["Not a field of this event type."] for name in extra},
+        )
+
+
+def _wrong_state(entry: Hazard, event_type: str) -> errors.WrongState:
+    label = states.STATE_LABELS[entry.state]
+    allowed = "、".join(states.STATE_LABELS[s] for s in states.ALLOWED_IN[event_type])
+    return errors.STATE_ERRORS[entry.state](
+        f"Hazard {entry.number} is {label} ({entry.state.value}); '{event_type}' is possible "
+        f"only when it is {allowed}.",
+        errors={"state": entry.state.value},
+    )
+
+
+# --- the events ----------------------------------------------------------------------------------
+
+
+def _rectification_reported(r: Request) -> Effect:
+    measures = _text(r.args.get("measures"))
+    if not measures:
+        raise errors.MeasuresRequired(
+            "Say what was done (整改措施) in 'measures'.", errors={"measures": ["Required."]}
+        )
+    completed = bool(r.args.get("completed", True))
+    photos = _photos(r, "photos")
+    values: dict[str, Any] = {"measures": measures}
+    if "funds" in r.args:
+        values["funds_yuan"] = r.args["funds"]
+    if "responsible_person" in r.args:
+        values["responsible_person"] = _text(r.args["responsible_person"])
+    if completed and photos:
+        values["after_photos"] = _merge(r.entry.after_photos, photos)
+    data = {"completed": completed, **_given(r.args, "measures", "funds", "responsible_person")}
+    return Effect(values, {**data, **_given(r.args, "photos", "comment")})
+
+
+def _reinspected(r: Request) -> Effect:
+    passed = r.args.get("passed")
+    if not isinstance(passed, bool):
+        raise errors.PassedRequired(
+            "Say whether the re-inspection (复查) passed: 'passed' true or false.",
+            errors={"passed": ["Required."]},
+        )
+    comment = _text(r.args.get("comment"))
+    if not passed and not comment:
+        raise errors.CommentRequired(
+            "A failed re-inspection needs a 'comment' saying what is still wrong.",
+            errors={"comment": ["Required when passed is false."]},
+        )
+    photos = _photos(r, "photos")
+    values: dict[str, Any] = {}
+    if passed:
+        values["rectified_at"] = r.now
+        values["after_photos"] = _merge(r.entry.after_photos, photos)
+    data = _given(r.args, "photos", "comment", "reinspected_at")
+    return Effect(values, {"passed": passed, **data})
+
+
+def _closed(r: Request) -> Effect:
+    photos = _photos(r, "photos")
+    values = {"closed_at": r.now, "after_photos": _merge(r.entry.after_photos, photos)}
+    return Effect(values, _given(r.args, "photos", "comment"))
+
+
+def _closed_after_state(r: Request, effect: Effect) -> None:
+    entry = r.entry
+    if entry.listed_unit_id is not None and r.actor.unit_id != entry.listed_unit_id:
+        unit = r.session.get_one(Unit, entry.listed_unit_id)
+        raise errors.ListingUnitOnly(
+            f"Hazard {entry.number} is under listed supervision (挂牌督办) by {unit.name}; only "
+            "a supervisor of that unit can close it (销号)."
+        )
+    if entry.level == "major" and not _available(r, effect.values["after_photos"]):
+        raise errors.AfterPhotosRequired(
+            f"Hazard {entry.number} is a major hazard (重大事故隐患): closing it needs photos of "
+            "the rectified site. Upload them and send their SHA-256 in 'photos'.",
+            errors={"photos": ["At least one uploaded after photo is required."]},
+        )
+
+
+def _listed(r: Request) -> Effect:
+    listed_on = r.args.get("listed_on") or r.today
+    if listed_on > r.today:
+        raise errors.ListedOnInFuture(
+            f"'listed_on' {listed_on} is in the future; give the date it was listed.",
+            errors={"listed_on": ["Must not be in the future."]},
+        )
+    unit_id = r.args.get("unit_id") or r.actor.unit_id
+    unit = r.session.get(Unit, unit_id)
+    own = r.session.get_one(Unit, r.entry.unit_id)
+    if unit is None or not own.path.startswith(unit.path):
+        raise errors.ListingUnitInvalid(
+            "The listing unit must be the hazard's own unit or a unit above it.",
+            errors={"unit_id": ["Not the hazard's unit or one above it."]},
+        )
+    values = {"listed_unit_id": unit.id, "listed_on": listed_on}
+    return Effect(values, {**values, **_given(r.args, "comment")})
+
+
+def _listed_after_state(r: Request, effect: Effect) -> None:
+    if r.entry.level != "major":
+        raise errors.NotMajor(
+            f"Hazard {r.entry.number} is a general hazard (一般隐患); only a major hazard "
+            "(重大事故隐患) can be under listed supervision (挂牌督办)."
+        )
+    if r.entry.listed_unit_id is not None:
+        raise errors.AlreadyListed(f"Hazard {r.entry.number} is already listed (挂牌督办).")
+
+
+def _extended(r: Request) -> Effect:
+    reason = _reason(r)
+    deadline = r.args.get("deadline")
+    if deadline is None:
+        raise errors.DeadlineRequired(
+            "An extension (延期) needs the new 'deadline'.", errors={"deadline": ["Required."]}
+        )
+    if deadline <= r.today:
+        raise errors.DeadlineInPast(
+            f"The new deadline {deadline} is not in the future; give a date after {r.today}.",
+            errors={"deadline": [f"Must be after {r.today}."]},
+        )
+    current = r.entry.deadline
+    if current is not None and deadline <= current:
+        raise errors.DeadlineNotLater(
+            f"The new deadline {deadline} is not later than the current one, {current}.",
+            errors={"deadline": [f"Must be after {current}."]},
+        )
+    return Effect(
+        {"deadline": deadline}, {"deadline_before": current, "deadline": deadline}, reason
+    )
+
+
+def _voided(r: Request) -> Effect:
+    return Effect({}, {}, _reason(r))
+
+
+def _nothing(_r: Request, _effect: Effect) -> None:
+    return None
+
+
+CHECKS: dict[str, Callable[[Request], Effect]] = {
+    "rectification_reported": _rectification_reported,
+    "reinspected": _reinspected,
+    "closed": _closed,
+    "listed": _listed,
+    "extended": _extended,
+    "voided": _voided,
+}
+AFTER_STATE_CHECKS: dict[str, Callable[[Request, Effect], None]] = {
+    "closed": _closed_after_state,
+    "listed": _listed_after_state,
+}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _reason(r: Request) -> str:
+    reason = _text(r.args.get("reason"))
+    if not reason:
+        raise errors.ReasonRequired(
+            f"'{r.args['type']}' needs a 'reason'.", errors={"reason": ["Required."]}
+        )
+    return reason
+
+
+def _given(args: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {name: args[name] for name in names if name in args}
+
+
+def _merge(existing: list[Any], new: list[str]) -> list[str]:
+    return list(dict.fromkeys([*existing, *new]))
+
+
+def _photos(r: Request, name: str) -> list[str]:
+    photos = list(dict.fromkeys(r.args.get(name) or []))
+    if r.check_photos and photos:
+        missing = sorted(set(photos) - _available(r, photos))
+        if missing:
+            raise errors.PhotosMissing(
+                f"{len(missing)} photo(s) have not been uploaded by your unit: upload them "
+                "(POST /api/v1/media, then PUT the bytes) and send the event again.",
+                errors={name: [f"Not uploaded: {sha}" for sha in missing]},
+            )
+    return photos
+
+
+def _available(r: Request, hashes: list[str]) -> set[str]:
+    """The photos among `hashes` that the caller's or the hazard's unit has uploaded."""
+    found: set[str] = set()
+    for unit_id in dict.fromkeys([r.entry.unit_id, r.actor.unit_id]):
+        found |= media_records.available(r.session, unit_id, hashes).taken_at.keys()
+    return found
+
+
+def _reference(session: Session, entry: Hazard, photos: list[str]) -> None:
+    """Hazard photos belong to the evidence of the hazard's inspection: referenced there, they
+    are kept (never garbage-collected) and shown to whoever may see the inspection."""
+    if not photos:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(InspectionMedia)
+        .values(media_records.reference_rows(entry.inspection_id, photos))
+        .on_conflict_do_nothing()
+    )

@@ -1,0 +1,98 @@
+"""Writing down what happened to a hazard: its event, the audit log, and the change log.
+
+Every change to a hazard goes through `record`, in the transaction of the change: the append-only
+`hazard_events` row (who, when, why, what), an audit entry, and a change row for the unit's
+tablets (and the listing unit's, when another unit lists it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from backend.models import Hazard, HazardEvent, HazardState, User
+from backend.services import audit
+from backend.services.sync import changes
+from backend.services.sync.render import jsonable
+
+from . import render, states
+
+
+def record(
+    session: Session,
+    entry: Hazard,
+    event_type: str,
+    *,
+    actor: User | None,
+    before: HazardState | None,
+    now: datetime,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    device_id: uuid.UUID | None = None,
+) -> None:
+    record_many(
+        session,
+        [(entry, event_type, before, reason, data or {})],
+        actor=actor,
+        now=now,
+        device_id=device_id,
+    )
+
+
+def record_many(
+    session: Session,
+    items: Iterable[tuple[Hazard, str, HazardState | None, str | None, dict[str, Any]]],
+    *,
+    actor: User | None,
+    now: datetime,
+    device_id: uuid.UUID | None = None,
+) -> None:
+    """The same, for several hazards at once: three multi-row inserts whatever their number."""
+    events, rows = [], []
+    as_of = states.local_date(now)
+    for entry, event_type, before, reason, data in items:
+        clean = jsonable(data)
+        events.append(
+            {
+                "hazard_id": entry.id,
+                "type": event_type,
+                "at": now,
+                "actor_id": actor.id if actor else None,
+                "device_id": device_id,
+                "state_before": before.value if before else None,
+                "state_after": entry.state.value,
+                "reason": reason,
+                "data": clean,
+            }
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action=f"hazard.{event_type}",
+            entity_type="hazard",
+            entity_id=entry.id,
+            reason=reason,
+            data={"number": entry.number, "state": entry.state.value, **clean},
+        )
+        rows += _change_rows(entry, as_of)
+    if events:
+        session.execute(insert(HazardEvent), events)
+        changes.record(session, rows)
+
+
+def _change_rows(entry: Hazard, as_of: Any) -> list[changes.ChangeRow]:
+    data = jsonable(render.hazard(entry, as_of))
+    units = {entry.unit_id}
+    if entry.listed_unit_id is not None:
+        units.add(entry.listed_unit_id)
+    return [
+        changes.ChangeRow(
+            changes.unit_bucket(unit_id), "hazard", str(entry.id), "upsert", entry.version, data
+        )
+        for unit_id in sorted(units, key=str)
+    ]

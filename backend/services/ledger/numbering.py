@@ -1,0 +1,42 @@
+"""Ledger numbers (隐患编号): YH-<year>-<serial>, per district and year, never reused.
+
+One upsert both creates the counter row and moves it on, and returns the new last number: the
+row stays locked until the transaction ends, so two workers numbering in the same district take
+turns, and a rolled-back transaction gives its numbers back before anyone saw them. A number,
+once committed, is never given out again; a gap is possible only if a constraint refuses an
+entry after its number was drawn.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend.models import LedgerCounter, Unit
+
+PREFIX = "YH"
+
+
+def district_of(unit: Unit) -> uuid.UUID:
+    """The top-level unit of `unit` (its path is "/<root id>/.../<own id>/")."""
+    return uuid.UUID(unit.path.strip("/").split("/")[0])
+
+
+def allocate(session: Session, district_id: uuid.UUID, year: int, count: int) -> list[str]:
+    if count <= 0:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(LedgerCounter).values(district_id=district_id, year=year, last=count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LedgerCounter.district_id, LedgerCounter.year],
+        set_={"last": LedgerCounter.last + count},
+    ).returning(LedgerCounter.last)
+    last = int(session.execute(statement).scalar_one())
+    return [format_number(year, n) for n in range(last - count + 1, last + 1)]
+
+
+def format_number(year: int, serial: int) -> str:
+    return f"{PREFIX}-{year}-{serial:06d}"

@@ -1,0 +1,158 @@
+"""Outbox rows run exactly once: racing workers, failures and lost deliveries included."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from redis import Redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.extensions import Services
+from backend.jobs import outbox as jobs
+from backend.jobs import runtime
+from backend.jobs.runtime import RqDispatcher
+from backend.models import AuditEntry, OutboxItem
+from backend.services import audit, outbox
+
+CALLS: dict[str, int] = {}
+
+
+@jobs.handler("test.audit")
+def _write_audit(session: Session, payload: dict[str, Any]) -> None:
+    CALLS[payload["name"]] = CALLS.get(payload["name"], 0) + 1
+    if payload.get("fail"):
+        raise RuntimeError("the store is down")
+    if payload.get("slow"):
+        threading.Event().wait(0.3)
+    audit.record(
+        session, actor=None, action="test.outbox", entity_type="test", entity_id=payload["name"]
+    )
+
+
+@pytest.fixture
+def svc(live_app: Flask) -> Services:
+    services: Services = live_app.extensions["anjian"]
+    runtime.bind(services)
+    return services
+
+
+def _add(svc: Services, name: str, **payload: Any) -> int:
+    with svc.db.session() as session:
+        return outbox.add(session, "test.audit", f"test:{name}", {"name": name, **payload}).id
+
+
+def _effects(svc: Services, name: str) -> int:
+    with svc.db.session() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "test.outbox", AuditEntry.entity_id == name)
+            )
+            or 0
+        )
+
+
+def _row(svc: Services, item_id: int) -> OutboxItem:
+    with svc.db.session() as session:
+        row = session.get(OutboxItem, item_id)
+        assert row is not None
+        return row
+
+
+def test_the_same_work_asked_twice_is_one_row(svc: Services) -> None:
+    assert _add(svc, "once") == _add(svc, "once")
+
+
+def test_a_row_runs_once_even_when_delivered_twice(svc: Services) -> None:
+    item_id = _add(svc, "twice")
+    assert jobs.run(item_id) == "done"
+    assert jobs.run(item_id) == "skipped"
+    assert _effects(svc, "twice") == 1
+    assert _row(svc, item_id).status == "done"
+
+
+def test_two_workers_racing_on_one_row_do_the_work_once(svc: Services) -> None:
+    item_id = _add(svc, "race", slow=True)
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(_run_quietly(item_id))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert _effects(svc, "race") == 1
+    assert sorted(results)[0] == "done"
+
+
+def _run_quietly(item_id: int) -> str:
+    try:
+        return jobs.run(item_id)
+    except Exception as exc:  # SQLite: the second writer may time out waiting; it retries
+        return f"error: {exc}"
+
+
+def test_a_failure_is_recorded_and_retried_later(svc: Services) -> None:
+    item_id = _add(svc, "flaky", fail=True)
+    with pytest.raises(RuntimeError):
+        jobs.run(item_id)
+    row = _row(svc, item_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "the store is down" in (row.last_error or "")
+    assert _effects(svc, "flaky") == 0
+
+
+def test_a_row_that_keeps_failing_is_listed_and_can_be_retried(svc: Services) -> None:
+    item_id = _add(svc, "broken", fail=True)
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError):
+            jobs.run(item_id)
+    assert [r.id for r in jobs.failed(svc)] == [item_id]
+    assert jobs.run(item_id) == "skipped"  # failed rows wait for a person
+    with svc.db.session() as session:
+        row = session.get(OutboxItem, item_id)
+        assert row is not None
+        row.payload = {"name": "broken"}  # the cause was fixed
+    assert jobs.retry(svc, item_id)
+    svc.dispatcher.join()  # type: ignore[attr-defined]
+    assert _row(svc, item_id).status == "done"
+
+
+def test_the_sweeper_delivers_what_was_never_enqueued(svc: Services) -> None:
+    item_id = _add(svc, "lost")
+    assert jobs.sweep(svc) == 1
+    svc.dispatcher.join()  # type: ignore[attr-defined]
+    assert _row(svc, item_id).status == "done"
+    assert jobs.sweep(svc) == 0
+
+
+def test_a_real_rq_worker_runs_outbox_rows(
+    svc: Services, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Redis.from_url(redis_url).flushdb()
+    item_id = _add(svc, "via-redis")
+    jobs.enqueue(Services(**{**svc.__dict__, "dispatcher": RqDispatcher(redis_url)}), [item_id])
+    url = svc.db.engine.url.render_as_string(hide_password=False)
+    env = {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "t" * 40,
+        "ANJIAN_DATA_DIR": str(svc.config.data_dir),
+    }
+    monkeypatch.setattr("tests.backend.jobs.test_outbox.CALLS", {})
+    result = CliRunner().invoke(_main(), ["worker", "--burst"], env=env)
+    assert result.exit_code == 0, result.output
+    assert _row(svc, item_id).status == "done"
+    assert _effects(svc, "via-redis") == 1
+
+
+def _main() -> Any:
+    from backend.cli import main
+
+    return main

@@ -1,0 +1,23 @@
+"""Apps whose background jobs the test runs itself, in its own thread."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.backend.ledger.support import RecordingDispatcher, World
+from tests.conftest import AppFactory
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    flask_app = make_app()
+    flask_app.extensions["anjian"].dispatcher = RecordingDispatcher()
+    return flask_app
+
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient, session: Session) -> World:
+    return World(app, client, session)

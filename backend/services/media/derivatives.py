@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.models import MediaObject, utcnow
 from media import DEFAULT_SIZES, ObjectStore, content_key, make_derivatives
+
+# The derivatives are written side by side: each put is mostly waiting on the store.
+_PUTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="anjian-derivatives")
 
 
 def make(session: Session, store: ObjectStore, media_id: int, *, max_pixels: int) -> bool:
@@ -22,10 +27,12 @@ def make(session: Session, store: ObjectStore, media_id: int, *, max_pixels: int
     made = make_derivatives(
         store.get(content_key(row.sha256)), sizes=DEFAULT_SIZES, max_pixels=max_pixels
     )
-    for kind, derivative in made.items():
-        store.put(
-            content_key(row.sha256, kind), derivative.data, content_type=derivative.content_type
-        )
+    puts = [
+        _PUTS.submit(store.put, content_key(row.sha256, kind), d.data, content_type=d.content_type)
+        for kind, d in made.items()
+    ]
+    for put in puts:  # all of them written before the row says so
+        put.result()
     record(session, media_id, {k: (d.width, d.height, len(d.data)) for k, d in made.items()})
     return True
 

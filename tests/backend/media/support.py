@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -17,6 +18,9 @@ from media import ObjectStore
 from tests.factories import auth_headers, make_enterprise, make_unit, make_user
 from tests.media.images_support import exif, jpeg, photo
 from tests.sync_support import Tablet, save_args
+
+# Direct uploads exist only with an S3 store.
+S3_ONLY = pytest.mark.parametrize("store_kind", [pytest.param("s3", marks=pytest.mark.s3)])
 
 
 class World:

@@ -15,7 +15,7 @@ from backend.models import MediaClaim, MediaCollected, MediaObject, User, utcnow
 from backend.services.media import Limits, collection, uploads
 from media import content_key
 from tests.backend.media.conftest import finish
-from tests.backend.media.support import World, camera_jpeg, objects, read, sha
+from tests.backend.media.support import S3_ONLY, World, camera_jpeg, objects, read, sha
 
 
 def later(world: World, extra: timedelta = timedelta(hours=1)) -> datetime:
@@ -113,10 +113,8 @@ def test_an_upload_revives_a_photo_being_collected(world: World) -> None:
     assert world.declare(data).json["state"] == "available"
 
 
-@pytest.mark.s3
+@S3_ONLY
 def test_abandoned_direct_uploads_are_removed(world: World) -> None:
-    if world.svc.config.s3 is None:
-        pytest.skip("direct uploads need an S3 store")
     data = camera_jpeg()
     staged = uploads.staging_key(sha(data), world.inspector.id)
     world.store.put(staged, data, content_type="image/jpeg")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from backend.models import MediaClaim, MediaObject, OutboxItem
 from media import content_key
-from tests.backend.media.support import World, camera_jpeg, objects, read, sha
+from tests.backend.media.support import S3_ONLY, World, camera_jpeg, objects, read, sha
 from tests.media.images_support import (
     dms,
     exif,
@@ -159,10 +159,8 @@ def test_exif_gps_and_orientation_are_read_and_the_derivative_is_upright(world: 
     assert read(world.store, content_key(sha(data))) == data  # the original keeps its EXIF
 
 
-@pytest.mark.s3
+@S3_ONLY
 def test_a_direct_upload_to_s3_is_checked_when_completed(world: World) -> None:
-    if world.svc.config.s3 is None:
-        pytest.skip("direct uploads need an S3 store")
     data = camera_jpeg()
     direct = world.declare(data).json["upload"]["direct"]
     assert _http_put(direct["url"], data, direct["headers"]) == 200
@@ -175,10 +173,8 @@ def test_a_direct_upload_to_s3_is_checked_when_completed(world: World) -> None:
     assert not [key for key in objects(world.store) if key.startswith("staging/")]
 
 
-@pytest.mark.s3
+@S3_ONLY
 def test_a_direct_upload_of_other_bytes_is_refused_and_removed(world: World) -> None:
-    if world.svc.config.s3 is None:
-        pytest.skip("direct uploads need an S3 store")
     data, other = camera_jpeg(), camera_jpeg()
     direct = world.declare(data).json["upload"]["direct"]
     assert _http_put(direct["url"], other, direct["headers"]) == 200

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Table, insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.orm import Session
 
-COPY_FROM = 200  # below this, COPY's set-up costs more than it saves
+COPY_FROM = 20  # below this, COPY's set-up costs more than it saves
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -15,19 +18,43 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM and _plain(table):
-        columns = list(rows[0])
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        driver: Any = connection.connection.driver_connection  # psycopg's own connection
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        # A Core insert on the table: psycopg pipelines it; the ORM's bulk insert would split
+        # the rows into separate statements wherever some values are None.
+        session.execute(insert(table), rows)
         return
-    # A Core insert on the table: psycopg pipelines it; the ORM's bulk insert would split the
-    # rows into separate statements wherever some values are None.
-    session.execute(insert(table), rows)
+    rows = _with_defaults(table, rows)
+    columns = list(rows[0])
+    adapt = [_adapter(table, c) for c in columns]
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    driver: Any = connection.connection.driver_connection  # psycopg's own connection
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([a(row[c]) for a, c in zip(adapt, columns, strict=True)])
 
 
-def _plain(table: Table) -> bool:
-    """Columns psycopg's COPY adapts as they are (no JSON, no Enum objects)."""
-    return not any(isinstance(c.type, JSON | Enum) for c in table.columns)
+def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """COPY skips SQLAlchemy's Python-side defaults too: fill them in (never key columns)."""
+    fills = {}
+    for column in table.columns:
+        default = column.default
+        if column.key in rows[0] or column.primary_key or default is None:
+            continue
+        if default.is_callable:
+            fills[column.key] = default.arg
+        elif default.is_scalar:
+            fills[column.key] = (lambda v: lambda _ctx: v)(default.arg)
+    if not fills:
+        return rows
+    return [{**row, **{key: make(None) for key, make in fills.items()}} for row in rows]
+
+
+def _adapter(table: Table, column: str) -> Callable[[Any], Any]:
+    """COPY skips SQLAlchemy's type processing: give psycopg what the column types would."""
+    if isinstance(table.c[column].type, JSON):
+        return lambda v: None if v is None else Jsonb(v)
+    return _plain
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend.models import Change, SyncMeta, User
+
+from . import bulk
 
 GLOBAL = "global"
 
@@ -69,7 +71,7 @@ def record(session: Session, rows: Iterable[ChangeRow]) -> None:
         for value in values:
             value["txid"] = txid
         # Core insert on the table: one multi-row statement, even when some values are None.
-        session.execute(insert(Change.__table__), values)
+        bulk.insert_rows(session, Change.__table__, values)
 
 
 def database_id(session: Session) -> str:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict
 from backend.models import SyncCommand, User, utcnow
 from sync import Mutation, SeqReused, StoredCommand, plan_push
 
-from . import devices
+from . import bulk, devices
 from .commands import Context, Outcome, apply_batch
 
 
@@ -88,8 +88,9 @@ def _replayed(
 
 def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now: datetime) -> None:
     if outcomes:
-        session.execute(
-            insert(SyncCommand.__table__),
+        bulk.insert_rows(
+            session,
+            SyncCommand.__table__,
             [
                 {
                     "device_id": device_id,

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from backend.models import (
     Amendment,
@@ -35,7 +35,7 @@ def write(ctx: Context, state: BatchState, effects: Effects) -> None:
     _inspections(ctx, touched, available)
     _content(ctx, [c for c in touched if c.content_changed], available)
     if effects.amendments:
-        ctx.session.execute(insert(Amendment.__table__), effects.amendments)
+        bulk.insert_rows(ctx.session, Amendment.__table__, effects.amendments)
     changes.record(ctx.session, _change_rows(ctx, state, effects, available))
 
 
@@ -79,7 +79,7 @@ def _inspections(ctx: Context, touched: list[Current], available: media.Availabl
             for key, value in values.items():
                 setattr(current.row, key, value)
     if new:
-        ctx.session.execute(insert(Inspection.__table__), new)
+        bulk.insert_rows(ctx.session, Inspection.__table__, new)
     ctx.session.flush()
 
 

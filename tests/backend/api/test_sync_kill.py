@@ -44,7 +44,7 @@ OTHER_BACKENDS = (
     "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
     "AND backend_xid IS NOT NULL"
 )
-WRITING = text(f"SELECT count(*) {OTHER_BACKENDS} AND query ~* '^\\s*(INSERT|DELETE)'")
+WRITING = text(f"SELECT count(*) {OTHER_BACKENDS} AND query ~* '^\\s*(INSERT|DELETE|COPY)'")
 OPEN_TRANSACTIONS = text(f"SELECT count(*) {OTHER_BACKENDS}")
 
 
@@ -196,7 +196,7 @@ def _wait_in_flight(engine: Engine, push: Future[Any]) -> None:
 def _in_flight_probe(engine: Engine) -> Iterator[Callable[[], bool]]:
     """A check that the server is inside the push's transaction, as far as can be seen.
 
-    PostgreSQL: a backend on this database, holding a transaction id, is running an INSERT or
+    PostgreSQL: a backend on this database, holding a transaction id, is running an INSERT, COPY or
     DELETE: the batch is being written and not committed. SQLite shows no more than its write
     lock (every app transaction begins IMMEDIATE and this test holds none), taken when the
     request authenticates; the kill comes SQLITE_HOLD later, while the commands are decided."""

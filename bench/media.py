@@ -16,7 +16,7 @@ fresh PostgreSQL database (created here, dropped at the end; ``--sqlite`` for a 
   display copy, two puts, mark the row, commit), against the bare Pillow pipeline of
   bench/media_derivatives.py on the same bytes in memory, alternating. Target: >= 90%.
 
-    .venv/bin/python bench/media.py [--count 100] [--sqlite]
+    .venv/bin/python -m bench.media [--count 100] [--sqlite]
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+sys.path.insert(0, str(ROOT))  # `python bench/media.py` would else import itself as `media`
 
 from flask import Flask  # noqa: E402
-from media_derivatives import GENERATOR_VERSION, bare_pillow, cached_photos  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from backend import migrate  # noqa: E402
@@ -50,6 +49,7 @@ from backend.models import MediaObject, OutboxItem, Role, UnitKind, User  # noqa
 from backend.services import organisation  # noqa: E402
 from backend.services.auth import hash_password  # noqa: E402
 from backend.services.media import DERIVATIVES  # noqa: E402
+from bench.media_derivatives import GENERATOR_VERSION, bare_pillow, cached_photos  # noqa: E402
 from tests.support.s3 import SeaweedLauncher, find_weed  # noqa: E402
 
 ADMIN_URL = os.environ.get(

@@ -131,9 +131,9 @@ def upload(
     limits: Limits,
 ) -> Accepted:
     """Receive the bytes, check them and claim them for the user's unit. When the server
-    lacks them, the original goes to the store meanwhile: decoding the whole photo, writing the
-    rows and sending it take about as long each, and doing them at once nearly halves an
-    upload. The rows commit only after the bytes are stored (upload first, claim later).
+    lacks them, the original goes to the store meanwhile: decoding the whole photo and sending
+    it take about as long each, so the send costs little extra time. The rows commit only
+    after the bytes are stored (upload first, claim later).
     Refused bytes are kept nowhere: what was stored while they were checked is deleted first.
     """
     with spooled(stream, plan.sha256, limits) as spool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Enum, Table, insert
 from sqlalchemy.orm import Session
 
 COPY_FROM = 20  # below this, COPY's set-up costs more than it saves
@@ -25,12 +26,23 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     rows = _with_defaults(table, rows)
     columns = list(rows[0])
-    adapt = [_adapter(table, c) for c in columns]
+    values_of = operator.itemgetter(*columns)
+    adapted = [(n, a) for n, a in enumerate(_adapter(table, c) for c in columns) if a is not None]
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     driver: Any = connection.connection.driver_connection  # psycopg's own connection
     with driver.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([a(row[c]) for a, c in zip(adapt, columns, strict=True)])
+        if len(columns) == 1:
+            for row in rows:
+                copy.write_row((values_of(row),))
+        elif not adapted:
+            for row in rows:
+                copy.write_row(values_of(row))
+        else:
+            for row in rows:
+                values = list(values_of(row))
+                for n, adapt in adapted:
+                    values[n] = adapt(values[n])
+                copy.write_row(values)
 
 
 def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,12 +61,20 @@ def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
     return [{**row, **{key: make(None) for key, make in fills.items()}} for row in rows]
 
 
-def _adapter(table: Table, column: str) -> Callable[[Any], Any]:
-    """COPY skips SQLAlchemy's type processing: give psycopg what the column types would."""
-    if isinstance(table.c[column].type, JSON):
-        return lambda v: None if v is None else Jsonb(v)
-    return _plain
+def _adapter(table: Table, column: str) -> Callable[[Any], Any] | None:
+    """COPY skips SQLAlchemy's type processing: give psycopg what the column type would, for
+    the types that need it (psycopg writes everything else as SQLAlchemy would)."""
+    kind = table.c[column].type
+    if isinstance(kind, JSON):
+        return _json
+    if isinstance(kind, Enum):
+        return _enum
+    return None
 
 
-def _plain(value: Any) -> Any:
+def _json(value: Any) -> Any:
+    return None if value is None else Jsonb(value)
+
+
+def _enum(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 import checklists
@@ -73,22 +73,40 @@ def load(
 ) -> BatchState:
     state = BatchState()
     if inspection_ids:
-        query = select(Inspection).where(Inspection.id.in_(inspection_ids)).order_by(Inspection.id)
+        query = (
+            select(Inspection).where(_one_of(Inspection.id, inspection_ids)).order_by(Inspection.id)
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()  # a supervisor's review waits, and vice versa
         for row in session.scalars(query):
             state.inspections[row.id] = Current(row=row, status=row.status, version=row.version)
     if enterprise_ids:
         rows = session.execute(
-            select(Enterprise.id, Enterprise.unit_id).where(Enterprise.id.in_(enterprise_ids))
+            select(Enterprise.id, Enterprise.unit_id).where(_one_of(Enterprise.id, enterprise_ids))
         )
         state.enterprise_units = {r.id: r.unit_id for r in rows}
     if finding_ids:
         rows = session.execute(
-            select(Finding.id, Finding.inspection_id).where(Finding.id.in_(finding_ids))
+            select(Finding.id, Finding.inspection_id).where(_one_of(Finding.id, finding_ids))
         )
         state.finding_owners = {r.id: r.inspection_id for r in rows}
     return state
+
+
+def _one_of(column: ColumnElement[uuid.UUID], ids: set[uuid.UUID]) -> ColumnElement[bool]:
+    """``column IN (...)`` with the ids written into the statement's text.
+
+    A batch's ids differ every time, so PostgreSQL plans each look-up for the ids it is given,
+    on the table as it is now. Sent as parameters, the statement text repeats; psycopg prepares
+    it on its fifth run and PostgreSQL then reuses a generic plan made while the tables were
+    small: a sequential scan comparing every row with each of the 100 parameters in turn (about
+    8 ms a push at 10,000 findings, growing with the table until autovacuum re-analyses it).
+    With literal values it hashes the list or uses the primary key. The ids are UUIDs parsed
+    from the request, so writing them into SQL is safe.
+    """
+    return column.in_(
+        bindparam("ids", sorted(ids), expanding=True, literal_execute=True, unique=True)
+    )
 
 
 # Published versions never change, so each is parsed once per process.

@@ -8,11 +8,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DatabaseError
 
+from backend.migrate import include_object
 from backend.models import AuditEntry, Base
 
 
 def schema_diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_object": include_object(connection.dialect.name)},
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -7,8 +7,10 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Enum, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 COPY_FROM = 20  # below this, COPY's set-up costs more than it saves
@@ -30,19 +32,24 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     adapted = [(n, a) for n, a in enumerate(_adapter(table, c) for c in columns) if a is not None]
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     driver: Any = connection.connection.driver_connection  # psycopg's own connection
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:
-        if len(columns) == 1:
-            for row in rows:
-                copy.write_row((values_of(row),))
-        elif not adapted:
-            for row in rows:
-                copy.write_row(values_of(row))
-        else:
-            for row in rows:
-                values = list(values_of(row))
-                for n, adapt in adapted:
-                    values[n] = adapt(values[n])
-                copy.write_row(values)
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            if len(columns) == 1:
+                for row in rows:
+                    copy.write_row((values_of(row),))
+            elif not adapted:
+                for row in rows:
+                    copy.write_row(values_of(row))
+            else:
+                for row in rows:
+                    values = list(values_of(row))
+                    for n, adapt in adapted:
+                        values[n] = adapt(values[n])
+                    copy.write_row(values)
+    except psycopg.Error as error:
+        # What SQLAlchemy raises for the same failure of an INSERT (IntegrityError for a
+        # violated key, ...), so callers handle both paths alike.
+        raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
 
 
 def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Enum, Table, insert
+from psycopg.types.json import Json, Jsonb
+from sqlalchemy import JSON, Dialect, Enum, Table, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,11 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     rows = _with_defaults(table, rows)
     columns = list(rows[0])
     values_of = operator.itemgetter(*columns)
-    adapted = [(n, a) for n, a in enumerate(_adapter(table, c) for c in columns) if a is not None]
+    adapted = [
+        (n, a)
+        for n, a in enumerate(_adapter(table, c, connection.dialect) for c in columns)
+        if a is not None
+    ]
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     driver: Any = connection.connection.driver_connection  # psycopg's own connection
     try:
@@ -68,10 +73,12 @@ def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
     return [{**row, **{key: make(None) for key, make in fills.items()}} for row in rows]
 
 
-def _adapter(table: Table, column: str) -> Callable[[Any], Any] | None:
+def _adapter(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
     """COPY skips SQLAlchemy's type processing: give psycopg what the column type would, for
     the types that need it (psycopg writes everything else as SQLAlchemy would)."""
-    kind = table.c[column].type
+    kind = table.c[column].type.dialect_impl(dialect)
+    if isinstance(kind, JSONB):
+        return _jsonb
     if isinstance(kind, JSON):
         return _json
     if isinstance(kind, Enum):
@@ -79,8 +86,12 @@ def _adapter(table: Table, column: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def _json(value: Any) -> Any:
+def _jsonb(value: Any) -> Any:
     return None if value is None else Jsonb(value)
+
+
+def _json(value: Any) -> Any:
+    return None if value is None else Json(value)
 
 
 def _enum(value: Any) -> Any:

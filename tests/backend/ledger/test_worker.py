@@ -9,6 +9,7 @@ cannot touch it, nor it anything else).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -239,7 +240,11 @@ class Workers:
             command = [sys.executable, str(SLOW_WORKER), "worker", *args]
             env = self.environment(LEDGER_TEST_PAUSE=str(slow))
         with (self.data_dir / f"worker-{len(self.processes)}.log").open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            # A group of its own: rq forks a work horse and a scheduler process, which outlive
+            # a worker killed with SIGKILL; stop() kills the whole group.
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         self.processes.append(process)
         return process
 
@@ -262,9 +267,9 @@ class Workers:
 
     def stop(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=WAIT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=WAIT)
 
 
 @pytest.fixture

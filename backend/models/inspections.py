@@ -48,6 +48,10 @@ class Inspection(Base):
     awaiting_media: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     level: Mapped[str | None] = mapped_column(String(10))  # what the rules say of the answers
     version: Mapped[int] = mapped_column(default=1)
+    # The version as of the last change someone made (a save, a submit, a review). Versions
+    # after it only record what the server noticed (the last awaited photo arriving): a tablet
+    # editing from any version since this one does not conflict (migration 0009).
+    edited_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]

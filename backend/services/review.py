@@ -153,6 +153,7 @@ def decide(
     session.add(review)
     inspection.status = OUTCOME[decision]
     inspection.version += 1
+    inspection.edited_version = inspection.version
     inspection.updated_at = now
     session.flush()
     for confirmation in confirmations:

@@ -280,7 +280,9 @@ def _conflict(current: Current, mutation: Mutation) -> str | None:
         return None
     if current.status not in EDITABLE:
         return "inspection.locked"
-    if mutation.base_version is not None and mutation.base_version != current.version:
+    if mutation.base_version is not None and not (
+        current.edited_version <= mutation.base_version <= current.version
+    ):
         return "inspection.version_conflict"
     return None
 
@@ -330,6 +332,7 @@ def _amend(
 
 def _applied(effects: Effects, mutation: Mutation, current: Current) -> Outcome:
     current.version += 1
+    current.edited_version = current.version
     effects.changes.append((current.snapshot(), mutation.name))
     assert current.content is not None
     return Outcome(

@@ -39,6 +39,7 @@ class Current:
     row: Inspection | None
     status: InspectionStatus = InspectionStatus.draft
     version: int = 0
+    edited_version: int = 0
     content: InspectionSave | None = None
     level: str | None = None
     suggestions: dict[uuid.UUID, tuple[str, str | None]] = field(default_factory=dict)
@@ -79,7 +80,9 @@ def load(
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()  # a supervisor's review waits, and vice versa
         for row in session.scalars(query):
-            state.inspections[row.id] = Current(row=row, status=row.status, version=row.version)
+            state.inspections[row.id] = Current(
+                row=row, status=row.status, version=row.version, edited_version=row.edited_version
+            )
     if enterprise_ids:
         rows = session.execute(
             select(Enterprise.id, Enterprise.unit_id).where(_one_of(Enterprise.id, enterprise_ids))

@@ -58,6 +58,7 @@ def _inspections(ctx: Context, touched: list[Current], available: media.Availabl
             "level": current.level,
             "status": current.status,
             "version": current.version,
+            "edited_version": current.edited_version,
             "updated_at": ctx.now,
         }
         if current.status_changed and current.status is InspectionStatus.submitted:

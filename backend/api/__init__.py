@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.exceptions import NotFound
 
 from . import (
     admin,
@@ -35,3 +38,11 @@ def register_api(app: Flask) -> None:
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)
+    app.url_value_preprocessor(_no_nul_in_paths)
+
+
+def _no_nul_in_paths(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A NUL byte in a path segment (a checklist code, a hash) names nothing: 404, before
+    PostgreSQL, which cannot compare a string holding one, turns the look-up into a 500."""
+    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
+        raise NotFound()

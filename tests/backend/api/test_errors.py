@@ -93,6 +93,22 @@ def test_an_overlong_cursor_is_refused_unread(client: FlaskClient, session: Sess
     assert "cursor" in reply.json["errors"]["query"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/checklists/gas%00",
+        "/api/v1/checklists/gas%00/versions",
+        "/api/v1/checklists/gas/versions/v%001",
+        "/api/v1/enterprises/%00",
+    ],
+)
+def test_a_nul_in_a_path_is_404(client: FlaskClient, session: Session, path: str) -> None:
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    reply = client.get(path, headers=headers)
+    assert reply.status_code == 404, reply.json
+    assert reply.json["code"] == "http.not_found"
+
+
 def test_a_nul_in_an_evaluated_answer_is_422(client: FlaskClient, session: Session) -> None:
     headers = auth_headers(client, make_user(session, make_unit(session)))
     reply = client.post(

@@ -125,8 +125,8 @@ def make_dispatcher(redis_url: str | None) -> Dispatcher:
 
 def start_sweeper(services: Services, interval: float = 30.0) -> threading.Thread:
     """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`;
-    collect unreferenced photos once an hour."""
-    from . import gc
+    collect unreferenced photos once an hour; housekeeping every six hours."""
+    from . import gc, maintenance
     from .outbox import sweep
 
     def loop() -> None:
@@ -139,6 +139,10 @@ def start_sweeper(services: Services, interval: float = 30.0) -> threading.Threa
                 gc.run_if_due(services)
             except Exception:
                 log.exception("media garbage collection failed; trying again later")
+            try:
+                maintenance.run_if_due(services)
+            except Exception:
+                log.exception("housekeeping failed; trying again later")
             threading.Event().wait(interval)
 
     thread = threading.Thread(target=loop, name="anjian-sweeper", daemon=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,26 +47,28 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"timeout": 30},
             json_serializer=_json_text,
-            json_deserializer=orjson.loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    # psycopg takes the JSON codec for json/jsonb columns (COPY included) from the engine.
-    return create_engine(
-        url, pool_pre_ping=True, json_serializer=_json_bytes, json_deserializer=orjson.loads
-    )
+    # psycopg takes the JSON encoder for json/jsonb columns (COPY included) from the engine.
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_bytes)
 
 
-# JSON columns go through orjson: about ten times faster than the json module at writing the
-# change log's inspection snapshots, and four at reading them back for pull. Same JSON values;
-# non-ASCII text is stored as UTF-8 rather than as \u escapes.
+# JSON columns are written with orjson: about ten times faster than the json module at the
+# change log's inspection snapshots. Same JSON values; non-ASCII text is stored as UTF-8 rather
+# than as \u escapes. What orjson refuses (integers beyond 64 bits, nesting deeper than 254
+# levels: an amendment keeps a tablet's arguments as sent) falls back to the json module.
+# Reading stays with the json module: orjson would turn integers beyond 64 bits into floats.
 def _json_bytes(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
 
 
 def _json_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return _json_bytes(value).decode()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -44,7 +44,12 @@ class MutationSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
     args = ma.fields.Dict(required=True)
-    base_version = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
+    base_version = ma.fields.Integer(
+        load_default=None,
+        strict=True,
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=2**31 - 1),
+    )
 
 
 class PushRequest(ma.Schema):

@@ -78,8 +78,8 @@ def run_if_due(svc: Services, *, interval: float = INTERVAL_SECONDS) -> Report |
     with _lock:
         if _last_run and time.monotonic() - _last_run < interval:
             return None
+        report = housekeeping(svc)  # a failure is tried again at the next sweep
         _last_run = time.monotonic()
-    report = housekeeping(svc)
     if report.tokens or report.login_failures:
         log.info("housekeeping: %s", report)
     return report

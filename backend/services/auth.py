@@ -188,13 +188,18 @@ def _locked_failures(s: Session, username: str) -> LoginFailure:
     """The username's failure row, created if missing and locked (FOR UPDATE on PostgreSQL;
     SQLite's BEGIN IMMEDIATE already admits one writer at a time)."""
     insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    s.execute(
-        insert(LoginFailure)
-        .values(username=username, failures=0)
-        .on_conflict_do_nothing(index_elements=["username"])
-    )
     query = select(LoginFailure).where(LoginFailure.username == username).with_for_update()
-    return s.scalars(query).one()
+    while True:
+        s.execute(
+            insert(LoginFailure)
+            .values(username=username, failures=0)
+            .on_conflict_do_nothing(index_elements=["username"])
+        )
+        row = s.scalars(query).one_or_none()
+        if row is not None:
+            return row
+        # Housekeeping deleted the row between the two statements (PostgreSQL, READ
+        # COMMITTED): insert it again.
 
 
 def _count_failure(s: Session, row: LoginFailure, policy: LoginPolicy, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 SQLite enforces it with the foreign key the models declare; PostgreSQL with the statement-level
 triggers of migration 0007, which must behave like that foreign key (ON DELETE CASCADE,
-NO ACTION on update) including against concurrent transactions.
+RESTRICT on id updates), including against concurrent READ COMMITTED transactions.
 """
 
 from __future__ import annotations
@@ -147,3 +147,22 @@ def test_an_inspection_being_answered_cannot_be_deleted_under_the_writer(
         assert count_answers(check, inspection_id) == 0
     with Session(live_engine) as late, pytest.raises(IntegrityError, match=REFUSED):
         bulk.insert_rows(late, InspectionAnswer.__table__, answers(inspection_id, 40))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("live_engine", ["postgres"], indirect=True)
+def test_inspections_are_deleted_only_under_read_committed(live_engine: Engine) -> None:
+    """A REPEATABLE READ snapshot would not see answers committed after it began, so the
+    cascade could leave them behind: such a delete is refused instead."""
+    with Session(live_engine) as setup:
+        inspection_id = make_inspection(setup)
+        setup.execute(insert(InspectionAnswer), answers(inspection_id, 2))
+        setup.commit()
+    with live_engine.connect() as connection:
+        connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        with pytest.raises(DatabaseError, match="READ COMMITTED"):
+            connection.execute(
+                text("DELETE FROM inspections WHERE id = :id"), {"id": inspection_id}
+            )
+        connection.rollback()
+        assert count_answers(connection, inspection_id) == 2

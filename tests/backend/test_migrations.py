@@ -50,3 +50,32 @@ def test_the_audit_log_refuses_updates_and_deletes(connection: Connection) -> No
         connection.execute(text("UPDATE audit_log SET reason = 'edited'"))
     with pytest.raises(DatabaseError, match="append-only"), connection.begin_nested():
         connection.execute(text("DELETE FROM audit_log"))
+
+
+@pytest.mark.parametrize("revision", ["0006"])
+def test_the_newest_migrations_go_down_and_up_keeping_the_records(
+    live_engine: Engine, revision: str
+) -> None:
+    """Down past the migrations of the sync speed-ups and back, with an answered inspection in
+    the database: nothing of it may be lost on the way (a rebuilt SQLite table would cascade)."""
+    from sqlalchemy.orm import Session
+
+    from backend import migrate
+    from backend.models import InspectionAnswer
+    from tests.backend.test_answer_integrity import answers, make_inspection
+
+    with Session(live_engine) as session:
+        inspection_id = make_inspection(session)
+        session.execute(InspectionAnswer.__table__.insert(), answers(inspection_id, 3))
+        session.commit()
+
+    migrate.downgrade(live_engine, revision)
+    migrate.upgrade(live_engine)
+
+    with live_engine.connect() as connection:
+        assert schema_diff(connection) == []
+        kept = connection.execute(
+            text("SELECT count(*) FROM inspection_answers WHERE inspection_id = :id"),
+            {"id": inspection_id if connection.dialect.name == "postgresql" else inspection_id.hex},
+        ).scalar()
+    assert kept == 3

@@ -56,13 +56,29 @@ UPGRADE = [
     """CREATE TRIGGER inspection_answers_parent_insert AFTER INSERT ON inspection_answers
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION inspection_answers_parent_check()""",
+    # Every UPDATE, not only of inspection_id: PostgreSQL allows no column list with transition
+    # tables. The application never updates answers (a save replaces them).
     """CREATE TRIGGER inspection_answers_parent_update AFTER UPDATE ON inspection_answers
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION inspection_answers_parent_check()""",
+    # The two checks below look for answers other transactions may have just committed, which a
+    # REPEATABLE READ or SERIALIZABLE snapshot would not show (a foreign key looks past the
+    # snapshot; PL/pgSQL cannot), so they run only under READ COMMITTED, the application's
+    # level for writes, and refuse anything else rather than leave orphans.
+    """CREATE FUNCTION inspections_require_read_committed() RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE feature_not_supported USING
+                MESSAGE = 'deleting inspections or changing their ids needs a READ COMMITTED '
+                          'transaction (their answers are checked by trigger)';
+        END IF;
+    END $$""",
     # ON DELETE CASCADE.
     """CREATE FUNCTION inspections_delete_answers() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
+        PERFORM inspections_require_read_committed();
         DELETE FROM inspection_answers
         WHERE inspection_id IN (SELECT id FROM old_rows);
         RETURN NULL;
@@ -70,18 +86,11 @@ UPGRADE = [
     """CREATE TRIGGER inspections_delete_answers AFTER DELETE ON inspections
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION inspections_delete_answers()""",
-    # ON UPDATE NO ACTION, and TRUNCATE as PostgreSQL refuses it for a referenced table.
-    """CREATE FUNCTION inspections_keep_answered() RETURNS trigger
+    # An answered inspection keeps its id (checked row by row: RESTRICT rather than NO ACTION).
+    """CREATE FUNCTION inspections_keep_answered_ids() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            IF EXISTS (SELECT 1 FROM inspection_answers) THEN
-                RAISE feature_not_supported USING
-                    MESSAGE = 'cannot truncate inspections while inspection_answers has rows',
-                    HINT = 'Truncate inspection_answers first.';
-            END IF;
-            RETURN NULL;
-        END IF;
+        PERFORM inspections_require_read_committed();
         IF EXISTS (SELECT 1 FROM inspection_answers WHERE inspection_id = OLD.id) THEN
             RAISE foreign_key_violation USING
                 MESSAGE = 'update on table "inspections" violates foreign key constraint '
@@ -98,17 +107,31 @@ UPGRADE = [
     END $$""",
     """CREATE TRIGGER inspections_keep_answered_ids BEFORE UPDATE OF id ON inspections
     FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
-    EXECUTE FUNCTION inspections_keep_answered()""",
-    """CREATE TRIGGER inspections_keep_answered_truncate BEFORE TRUNCATE ON inspections
-    FOR EACH STATEMENT EXECUTE FUNCTION inspections_keep_answered()""",
+    EXECUTE FUNCTION inspections_keep_answered_ids()""",
+    # TRUNCATE would skip the cascade. Unlike a foreign key, this also refuses
+    # `TRUNCATE inspections, inspection_answers`: truncate inspection_answers first.
+    """CREATE FUNCTION inspections_refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM inspection_answers) THEN
+            RAISE feature_not_supported USING
+                MESSAGE = 'cannot truncate inspections while inspection_answers has rows',
+                HINT = 'Truncate inspection_answers first.';
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER inspections_refuse_truncate BEFORE TRUNCATE ON inspections
+    FOR EACH STATEMENT EXECUTE FUNCTION inspections_refuse_truncate()""",
 ]
 
 DOWNGRADE = [
-    "DROP TRIGGER inspections_keep_answered_truncate ON inspections",
+    "DROP TRIGGER inspections_refuse_truncate ON inspections",
+    "DROP FUNCTION inspections_refuse_truncate()",
     "DROP TRIGGER inspections_keep_answered_ids ON inspections",
-    "DROP FUNCTION inspections_keep_answered()",
+    "DROP FUNCTION inspections_keep_answered_ids()",
     "DROP TRIGGER inspections_delete_answers ON inspections",
     "DROP FUNCTION inspections_delete_answers()",
+    "DROP FUNCTION inspections_require_read_committed()",
     "DROP TRIGGER inspection_answers_parent_update ON inspection_answers",
     "DROP TRIGGER inspection_answers_parent_insert ON inspection_answers",
     "DROP FUNCTION inspection_answers_parent_check()",

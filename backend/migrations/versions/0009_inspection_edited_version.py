@@ -29,5 +29,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("inspections", schema=None) as batch_op:
+    # SQLite's own DROP COLUMN: rebuilding the table would drop it first, and with foreign keys
+    # on that deletes every answer, finding and photo row with it.
+    with op.batch_alter_table("inspections", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("edited_version")

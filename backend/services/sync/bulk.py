@@ -29,7 +29,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     rows = _with_defaults(table, rows)
     columns = list(rows[0])
-    values_of = operator.itemgetter(*columns)
+    values_of = operator.itemgetter(*columns) if len(columns) > 1 else _single(columns[0])
     adapted = [
         (n, a)
         for n, a in enumerate(_adapter(table, c, connection.dialect) for c in columns)
@@ -39,10 +39,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     driver: Any = connection.connection.driver_connection  # psycopg's own connection
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            if len(columns) == 1:
-                for row in rows:
-                    copy.write_row((values_of(row),))
-            elif not adapted:
+            if not adapted:
                 for row in rows:
                     copy.write_row(values_of(row))
             else:
@@ -55,6 +52,10 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         # What SQLAlchemy raises for the same failure of an INSERT (IntegrityError for a
         # violated key, ...), so callers handle both paths alike.
         raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
+
+
+def _single(column: str) -> Callable[[dict[str, Any]], tuple[Any]]:
+    return lambda row: (row[column],)
 
 
 def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

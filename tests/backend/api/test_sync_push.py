@@ -211,6 +211,14 @@ def test_a_malformed_mutation_is_422_and_applies_nothing(world: World) -> None:
     assert world.count(Inspection) == 0
 
 
+def test_a_base_version_out_of_range_is_422_and_applies_nothing(world: World) -> None:
+    command = world.tablet.command("inspection.save@1", world.save(), base_version=2**64)
+    reply = world.tablet.push(command)
+    assert reply.status_code == 422, reply.json
+    assert "base_version" in reply.json["errors"]["json"]["mutations"]["0"]
+    assert world.count(Inspection) == 0
+
+
 def test_someone_elses_device_is_404(world: World, client: FlaskClient) -> None:
     other = make_user(world.session, world.unit)
     reply = client.post(

@@ -224,6 +224,32 @@ def test_a_returned_inspection_is_editable_again_on_the_tablet(world: World) -> 
     assert again.json["results"][0]["status"] == "applied"
 
 
+def test_an_edit_from_before_a_return_is_an_amendment_not_an_overwrite(world: World) -> None:
+    """A supervisor's return is a change someone made: a save based on the version before it
+    conflicts (unlike a version the server adds when a photo arrives)."""
+    from tests.sync_support import save_args
+
+    submitted = world.submit()
+    before = world.session.scalar(select(Inspection.version).where(Inspection.id == submitted.id))
+    world.session.commit()
+    returned = world.review(submitted.id, {"decision": "return", "comment": "补拍现场照片"})
+    args = save_args(
+        world.session,
+        world.enterprise.id,
+        inspection_id=submitted.id,
+        answers={"confined_space.2": "yes"},
+    )
+    world.session.commit()
+
+    stale = world.tablet.push(world.tablet.command("inspection.save@1", args, base_version=before))
+    [result] = stale.json["results"]
+    assert (result["status"], result["code"]) == ("conflict", "inspection.version_conflict")
+    fresh = world.tablet.push(
+        world.tablet.command("inspection.save@1", args, base_version=returned.json["version"])
+    )
+    assert fresh.json["results"][0]["status"] == "applied", fresh.json
+
+
 def test_a_decision_is_audited_and_written_for_the_tablets(world: World) -> None:
     submitted = world.submit()
     before = world.count(Change)

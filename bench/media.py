@@ -11,6 +11,8 @@ fresh PostgreSQL database (created here, dropped at the end; ``--sqlite`` for a 
 * direct: the same bytes put to the same store with boto3 ``put_object`` (one request each).
   Upload and direct alternate photo by photo, so load on the machine hits both alike.
   Target: upload >= 70% of direct, in MB/s.
+  The bucket's SeaweedFS volumes are allocated before timing (``grow_volumes``): growing one
+  mid-run stalls whichever put comes next by ~200 ms, on either side at random.
 * derivatives: the worker's job for each uploaded photo, run as the worker runs it
   (``backend.jobs.outbox.run``: lock the outbox row, fetch the original from S3, thumbnail and
   display copy, two puts, mark the row, commit), against the bare Pillow pipeline of
@@ -27,6 +29,8 @@ import os
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +54,7 @@ from backend.services import organisation  # noqa: E402
 from backend.services.auth import hash_password  # noqa: E402
 from backend.services.media import DERIVATIVES  # noqa: E402
 from bench.media_derivatives import GENERATOR_VERSION, bare_pillow, cached_photos  # noqa: E402
-from tests.support.s3 import SeaweedLauncher, find_weed  # noqa: E402
+from tests.support.s3 import VOLUME_SIZE_LIMIT_MB, SeaweedLauncher, find_weed  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL",
@@ -126,6 +130,21 @@ def inspector_headers(app: Flask) -> dict[str, str]:
     )
     assert reply.status_code == 200, reply.json
     return {"Authorization": f"Bearer {reply.json['access_token']}", "Content-Type": "image/jpeg"}
+
+
+def grow_volumes(launcher: SeaweedLauncher, total_bytes: int) -> None:
+    """Allocate the bucket's SeaweedFS volumes before the clock starts.
+
+    The test launcher gives each bucket one 64 MB volume and grows another whenever it is full;
+    a put that hits a full volume waits ~200 ms for the growth. Over a run that happens about a
+    dozen times, to whichever side (API or direct) comes next, which swung the upload ratio by
+    +-0.1 from run to run. With the volumes allocated up front, neither side pays for it.
+    """
+    count = total_bytes // (VOLUME_SIZE_LIMIT_MB * 1024 * 1024) + 4
+    master = f"http://127.0.0.1:{launcher.ports[0]}"
+    query = urllib.parse.urlencode({"collection": BUCKET, "count": count, "replication": "000"})
+    with urllib.request.urlopen(f"{master}/vol/grow?{query}", timeout=60) as reply:
+        reply.read()
 
 
 def race_uploads(app: Flask, client: Any, photos: list[bytes]) -> tuple[float, float]:
@@ -222,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as scratch, database(args.sqlite, Path(scratch)) as url:
             print(f"database: {url.split('://')[0]}")
             app = build_app(url, Path(scratch), s3)
+            grow_volumes(launcher, 3 * total)  # API and direct originals, derivatives, spare
             try:
                 through_api, direct = race_uploads(app, client, photos)
                 ours, bare = race_derivatives(app, photos)

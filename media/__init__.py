@@ -16,6 +16,7 @@ from media.images import (
     TooLarge,
     TooManyPixels,
     inspect_image,
+    iter_derivatives,
     make_derivatives,
 )
 from media.keys import InvalidHash, MediaError, content_key, sha256_of, validate_sha256
@@ -57,6 +58,7 @@ __all__ = [
     "TooManyPixels",
     "content_key",
     "inspect_image",
+    "iter_derivatives",
     "make_derivatives",
     "sha256_of",
     "store_from_settings",

@@ -6,6 +6,7 @@ errors, so code above this module never needs to know which one it talks to.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import tempfile
@@ -92,11 +93,16 @@ class StoreUnavailable(StoreError):
 class ObjectStore(Protocol):
     """Where photo bytes live. Keys are validated by :func:`validate_key` in every method."""
 
-    def put(self, key: str, data: BinaryIO | bytes, *, content_type: str) -> None:
+    def put(
+        self, key: str, data: BinaryIO | bytes, *, content_type: str, sha256: str | None = None
+    ) -> None:
         """Store ``data`` under ``key``, replacing any object there; never leaves a partial one.
 
         A stream is read in chunks, never whole. An exception raised by the stream itself
-        propagates unchanged; failures of the store raise :class:`StoreError`.
+        propagates unchanged; failures of the store raise :class:`StoreError`. ``sha256``, the
+        hex SHA-256 of ``data`` (bytes) if the caller has computed it, lets the store check the
+        bytes against it rather than hash them again (S3; the local store has no transfer to
+        protect and ignores it).
         """
         ...
 
@@ -219,7 +225,9 @@ class LocalStore:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*validate_key(key).split("/"))
 
-    def put(self, key: str, data: BinaryIO | bytes, *, content_type: str) -> None:
+    def put(
+        self, key: str, data: BinaryIO | bytes, *, content_type: str, sha256: str | None = None
+    ) -> None:
         path = self._path(key)
         with _os_errors():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -404,10 +412,17 @@ class S3Store:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
 
-        def client(endpoint: str | None, connect: float, read: float, attempts: int) -> S3Client:
+        def client(
+            endpoint: str | None,
+            connect: float,
+            read: float,
+            attempts: int,
+            *,
+            sign_payload: bool = True,
+        ) -> S3Client:
             config = Config(
                 signature_version="s3v4",
-                s3={"addressing_style": addressing_style},
+                s3={"addressing_style": addressing_style, "payload_signing_enabled": sign_payload},
                 connect_timeout=connect,
                 read_timeout=read,
                 retries={"mode": "standard", "total_max_attempts": attempts},
@@ -425,6 +440,13 @@ class S3Store:
             )
 
         self._client = client(endpoint_url, connect_timeout, read_timeout, max_attempts)
+        # For puts whose SHA-256 the caller knows: SigV4 over plain HTTP would hash the body
+        # again to sign it (X-Amz-Content-SHA256); instead the body goes unsigned with the
+        # known hash as its checksum (x-amz-checksum-sha256, a signed header), which the
+        # store verifies before it keeps anything.
+        self._checked_client = client(
+            endpoint_url, connect_timeout, read_timeout, max_attempts, sign_payload=False
+        )
         # Readiness probes must answer fast: short timeouts, at most one retry. Built on first
         # use, as most stores (those in workers, in tests) are never probed.
         self._make_probe = partial(
@@ -470,17 +492,30 @@ class S3Store:
 
     def close(self) -> None:
         """Release the clients' connection pools."""
-        clients = (self._client, self._presigner, self._probe)
+        clients = (self._client, self._checked_client, self._presigner, self._probe)
         for client in {id(c): c for c in clients if c is not None}.values():
             client.close()
 
     def _errors(self, key: str | None = None) -> AbstractContextManager[None]:
         return _s3_errors(self.bucket, key)
 
-    def put(self, key: str, data: BinaryIO | bytes, *, content_type: str) -> None:
+    def put(
+        self, key: str, data: BinaryIO | bytes, *, content_type: str, sha256: str | None = None
+    ) -> None:
         validate_key(key)
         with self._errors():
-            if isinstance(data, bytes):
+            if isinstance(data, bytes) and sha256 is not None:
+                # The store verifies the bytes against the hash (BadDigest otherwise), so the
+                # signature need not cover a second SHA-256 of the same bytes.
+                checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+                self._checked_client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=content_type,
+                    ChecksumSHA256=checksum,
+                )
+            elif isinstance(data, bytes):
                 self._client.put_object(
                     Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
                 )

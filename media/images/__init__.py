@@ -12,6 +12,7 @@ from media.images.derivatives import (
     Derivative,
     draft_box,
     fit,
+    iter_derivatives,
     make_derivatives,
 )
 from media.images.errors import NotAnImage, TooLarge, TooManyPixels
@@ -37,5 +38,6 @@ __all__ = [
     "draft_box",
     "fit",
     "inspect_image",
+    "iter_derivatives",
     "make_derivatives",
 ]

@@ -9,12 +9,12 @@ import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Final, TypeAlias
+from typing import Any, BinaryIO, Final, TypeAlias, cast
 
 from PIL import Image, ImageFile
 
 from media.images.errors import NotAnImage, TooLarge, TooManyPixels
-from media.images.formats import LABELS, ContentType, header_size, sniff
+from media.images.formats import LABELS, ContentType, header_size, jpeg_header_complete, sniff
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -24,6 +24,7 @@ __all__ = [
     "decoding_errors",
     "ensure_heif_support",
     "open_image",
+    "open_stream",
     "pixel_limit",
     "read_source",
 ]
@@ -44,6 +45,7 @@ _PILLOW_FORMATS: Final[dict[ContentType, str]] = {
     "image/heic": "HEIF",
 }
 _CHUNK = 1024 * 1024
+_HEAD_BYTES = 64 * 1024  # a JPEG's header, EXIF thumbnail included, nearly always fits
 
 # What Pillow and libheif raise on malformed input. Decoders of hostile bytes have raised each of
 # these at some point, so all of them mean "this is not a usable image" (MemoryError is not here:
@@ -126,26 +128,124 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
 def open_image(data: bytes, *, max_pixels: int) -> tuple[ContentType, ImageFile.ImageFile]:
     """Sniff ``data``, check the header's pixel count, then open it with only the matching
     Pillow plugin. Nothing is decoded yet: call :func:`decoding_errors` around ``load()``."""
-    if ImageFile.LOAD_TRUNCATED_IMAGES:
-        # Someone switched on Pillow's global "accept truncated files" mode; refusing to run is
-        # better than accepting half-uploaded evidence.
-        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    _refuse_truncated_mode()
     content_type = sniff(data)
     if content_type == "image/heic":
         ensure_heif_support()
         width, height = _heic_size(data)
     else:
         width, height = header_size(data, content_type)
+    return content_type, _open_checked(io.BytesIO(data), content_type, width, height, max_pixels)
+
+
+def open_stream(
+    stream: BinaryIO, *, max_pixels: int, max_bytes: int | None
+) -> tuple[ContentType, ImageFile.ImageFile]:
+    """:func:`open_image` for a stream that is still arriving (an object store's reply). A JPEG
+    is read only as far as its header before the checks, and the rest as the decoder asks for
+    it, so decoding overlaps the transfer instead of waiting for its end; PNG and HEIC are read
+    whole first. At most ``max_bytes`` are read (:class:`TooLarge`), bytes after a JPEG's end
+    marker may be left unread, and the stream is left open."""
+    _refuse_truncated_mode()
+    arriving = _Arriving(stream, max_bytes)
+    wanted = _HEAD_BYTES
+    head = arriving.head(wanted)
+    content_type = sniff(head)
+    if content_type != "image/jpeg":
+        return open_image(arriving.whole(), max_pixels=max_pixels)
+    while len(head) == wanted and not jpeg_header_complete(head):  # a large EXIF block
+        wanted *= 4
+        head = arriving.head(wanted)
+    width, height = header_size(head, content_type)
+    fp = cast(BinaryIO, arriving)  # a RawIOBase has all a file object needs for Pillow
+    return content_type, _open_checked(fp, content_type, width, height, max_pixels)
+
+
+def _refuse_truncated_mode() -> None:
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Someone switched on Pillow's global "accept truncated files" mode; refusing to run is
+        # better than accepting half-uploaded evidence.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+
+
+def _open_checked(
+    fp: BinaryIO, content_type: ContentType, width: int, height: int, max_pixels: int
+) -> ImageFile.ImageFile:
+    """Open with only the matching plugin, once the header's size passed the pixel limit."""
     check_pixels(width, height, max_pixels)
     with decoding_errors(content_type, size=(width, height), max_pixels=max_pixels):
-        image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[content_type]])
+        image = Image.open(fp, formats=[_PILLOW_FORMATS[content_type]])
     try:
         # The header check saw the same bytes, but the decoder's word is the one that counts.
         check_pixels(*image.size, max_pixels)
     except TooManyPixels:
         image.close()
         raise
-    return content_type, image
+    return image
+
+
+class _Arriving(io.RawIOBase):
+    """A forward-only stream made seekable for Pillow: what was read is kept, and the source is
+    read only as far as someone has asked, in large chunks."""
+
+    def __init__(self, source: BinaryIO, max_bytes: int | None) -> None:
+        super().__init__()
+        self._source = source
+        self._max_bytes = max_bytes
+        self._data = bytearray()
+        self._position = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        elif whence == io.SEEK_END:
+            position = len(self.whole()) + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        with memoryview(buffer).cast("B") as target:
+            self._fill(self._position + len(target))
+            with memoryview(self._data) as data:
+                count = max(0, min(len(target), len(data) - self._position))
+                target[:count] = data[self._position : self._position + count]
+        self._position += count
+        return count
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes (fewer if the stream is shorter)."""
+        self._fill(size)
+        return bytes(self._data[:size])
+
+    def whole(self) -> bytes:
+        self._fill(None)
+        return bytes(self._data)
+
+    def _fill(self, size: int | None) -> None:
+        while not self._ended and (size is None or len(self._data) < size):
+            chunk = self._source.read(_CHUNK)
+            if not chunk:
+                self._ended = True
+                return
+            self._data += chunk
+            if self._max_bytes is not None and len(self._data) > self._max_bytes:
+                raise TooLarge(None, self._max_bytes)
 
 
 def _heic_size(data: bytes) -> tuple[int, int]:

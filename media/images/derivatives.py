@@ -8,7 +8,8 @@ resized from that, rotated upright, and each smaller one is resized from the one
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
@@ -20,6 +21,7 @@ from media.images.decoding import (
     ImageSource,
     decoding_errors,
     open_image,
+    open_stream,
     read_source,
 )
 from media.images.metadata import orientation_of
@@ -31,6 +33,7 @@ __all__ = [
     "Derivative",
     "draft_box",
     "fit",
+    "iter_derivatives",
     "make_derivatives",
 ]
 
@@ -108,11 +111,51 @@ def make_derivatives(
     and device never leak into a derivative (the colour profile is kept, so colours stay
     right). Images smaller than a size are re-encoded at their own size, never enlarged.
     Raises the same errors as :func:`~media.images.inspect_image` for bad input.
+
+    From a stream (an object store's reply), a JPEG is decoded while the rest of it is still
+    arriving (see :func:`~media.images.decoding.open_stream`); the stream is left open.
+    """
+    made = dict(
+        iter_derivatives(
+            data, sizes=sizes, quality=quality, max_pixels=max_pixels, max_bytes=max_bytes
+        )
+    )
+    return {kind: made[kind] for kind in sizes}
+
+
+def iter_derivatives(
+    data: ImageSource,
+    *,
+    sizes: Mapping[str, int] = DEFAULT_SIZES,
+    quality: int = DEFAULT_QUALITY,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int | None = None,
+) -> Iterator[tuple[str, Derivative]]:
+    """:func:`make_derivatives` one by one: ``(kind, derivative)`` as soon as each is encoded,
+    the largest first, so a caller can store one while the next is being made.
+
+    The arguments are checked at once; the image is read and decoded on the first ``next``,
+    and bad input raises there. Exhaust or close the iterator: it holds the decoded pixels.
     """
     plan = _plan(sizes)
     if not 1 <= quality <= 95:
         raise ValueError(f"quality must be between 1 and 95, not {quality}")
-    content_type, image = open_image(read_source(data, max_bytes=max_bytes), max_pixels=max_pixels)
+    return _derivatives(data, plan, quality, max_pixels, max_bytes)
+
+
+def _derivatives(
+    data: ImageSource,
+    plan: list[tuple[str, int]],
+    quality: int,
+    max_pixels: int,
+    max_bytes: int | None,
+) -> Iterator[tuple[str, Derivative]]:
+    if isinstance(data, bytes | os.PathLike):
+        content_type, image = open_image(
+            read_source(data, max_bytes=max_bytes), max_pixels=max_pixels
+        )
+    else:  # decoded as it arrives
+        content_type, image = open_stream(data, max_pixels=max_pixels, max_bytes=max_bytes)
     with image:
         width, height = image.size
         if content_type == "image/jpeg":
@@ -124,8 +167,7 @@ def make_derivatives(
         orientation = orientation_of(image)
         icc_profile = image.info.get("icc_profile")
         # Still inside `with`: closing the file also frees the decoded pixels.
-        made = _derive(_to_rgb(image), (width, height), orientation, plan, quality, icc_profile)
-    return {kind: made[kind] for kind in sizes}
+        yield from _derive(_to_rgb(image), (width, height), orientation, plan, quality, icc_profile)
 
 
 def _derive(
@@ -135,12 +177,11 @@ def _derive(
     plan: list[tuple[str, int]],
     quality: int,
     icc_profile: bytes | None,
-) -> dict[str, Derivative]:
+) -> Iterator[tuple[str, Derivative]]:
     """The first (largest) derivative from the decoded pixels, each next one from the last."""
     width, height = stored_size
     swapped = orientation in _SWAPPING
     upright = (height, width) if swapped else (width, height)
-    made: dict[str, Derivative] = {}
     current = image
     for index, (kind, long_edge) in enumerate(plan):
         target = fit(*upright, long_edge)
@@ -150,8 +191,7 @@ def _derive(
                 current = current.transpose(_TRANSPOSE[orientation])
         else:
             current = _resize(current, target)
-        made[kind] = _encode(current, quality, icc_profile)
-    return made
+        yield kind, _encode(current, quality, icc_profile)
 
 
 def _plan(sizes: Mapping[str, int]) -> list[tuple[str, int]]:

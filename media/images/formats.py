@@ -8,7 +8,14 @@ from typing import Final, Literal, get_args
 
 from media.images.errors import NotAnImage
 
-__all__ = ["ACCEPTED_CONTENT_TYPES", "ContentType", "describe", "header_size", "sniff"]
+__all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "ContentType",
+    "describe",
+    "header_size",
+    "jpeg_header_complete",
+    "sniff",
+]
 
 ContentType = Literal["image/jpeg", "image/png", "image/heic"]
 ACCEPTED_CONTENT_TYPES: Final[tuple[ContentType, ...]] = get_args(ContentType)
@@ -138,9 +145,26 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+def jpeg_header_complete(data: bytes) -> bool:
+    """Whether ``data`` holds a JPEG's marker segments up to its first scan (or its end), so
+    that :func:`header_size` of more bytes could not differ."""
+    return _walk_jpeg(data)[1]
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """Walk the marker segments up to the first scan, as Pillow's JPEG plugin does, and keep the
-    largest declared frame size."""
+    """The largest frame size declared before the image data."""
+    label = LABELS["image/jpeg"]
+    largest = _walk_jpeg(data)[0]
+    if largest is None:
+        raise NotAnImage(label, "it has no frame header before the image data")
+    if not largest[0] or not largest[1]:
+        raise NotAnImage(label, f"its header says {largest[0]} x {largest[1]} pixels")
+    return largest
+
+
+def _walk_jpeg(data: bytes) -> tuple[tuple[int, int] | None, bool]:
+    """Walk the marker segments up to the first scan, as Pillow's JPEG plugin does: the largest
+    declared frame size, and whether the walk reached the scan (or the end marker)."""
     label = LABELS["image/jpeg"]
     largest: tuple[int, int] | None = None
     position, end = 2, len(data)
@@ -155,7 +179,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
         marker = data[position]
         position += 1
         if marker in (_SOS, _EOI):
-            break
+            return largest, True
         if marker == 0x00 or marker in _STANDALONE_MARKERS:
             continue
         if position + 2 > end:
@@ -169,8 +193,4 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             if largest is None or width * height > largest[0] * largest[1]:
                 largest = (width, height)
         position += length
-    if largest is None:
-        raise NotAnImage(label, "it has no frame header before the image data")
-    if not largest[0] or not largest[1]:
-        raise NotAnImage(label, f"its header says {largest[0]} x {largest[1]} pixels")
-    return largest
+    return largest, False

@@ -752,3 +752,64 @@ def test_heif_support_is_registered_once_however_many_threads_race(
 def test_the_media_package_exports_the_image_api() -> None:
     for name in ("inspect_image", "make_derivatives", "content_key", "sha256_of", "ImageInfo"):
         assert name in media.__all__
+
+
+# -- derivatives from a stream that is still arriving ---------------------------------------------
+
+
+class Trickle(io.RawIOBase):
+    """A forward-only stream that hands out at most ``step`` bytes a read, like a socket."""
+
+    def __init__(self, data: bytes, step: int = 7_000) -> None:
+        super().__init__()
+        self.data, self.step, self.position = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self.step, len(self.data) - self.position)
+        buffer[:count] = self.data[self.position : self.position + count]
+        self.position += count
+        return count
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(
+            lambda: jpeg(stored_for(photo(900, 600), 6), exif=exif(orientation=6)), id="jpeg"
+        ),
+        # A header longer than the first look (64 kB): the ICC profile spans APP2 segments.
+        pytest.param(lambda: jpeg(photo(900, 600), icc_profile=bytes(200_000)), id="large-header"),
+        pytest.param(lambda: png(photo(900, 600)), id="png"),
+    ],
+)
+def test_derivatives_from_a_stream_equal_those_from_bytes(source: Any) -> None:
+    data = source()
+    expected = make_derivatives(data, sizes={"display": 300, "thumbnail": 60})
+
+    made = make_derivatives(Trickle(data), sizes={"display": 300, "thumbnail": 60})
+
+    assert {kind: d.data for kind, d in made.items()} == {
+        kind: d.data for kind, d in expected.items()
+    }
+
+
+def test_a_truncated_stream_is_not_an_image() -> None:
+    data = jpeg(photo(900, 600))
+    with pytest.raises(NotAnImage):
+        make_derivatives(Trickle(data[: len(data) * 2 // 3]))
+
+
+def test_a_stream_over_max_bytes_is_too_large() -> None:
+    data = jpeg(photo(900, 600))
+    with pytest.raises(TooLarge):
+        make_derivatives(Trickle(data), max_bytes=len(data) // 2)
+
+
+def test_iter_derivatives_yields_the_largest_first_and_checks_arguments_at_once() -> None:
+    with pytest.raises(ValueError, match="quality"):
+        media.iter_derivatives(b"not even read", quality=0)
+    made = media.iter_derivatives(jpeg(photo(900, 600)), sizes={"thumbnail": 60, "display": 300})
+    assert [kind for kind, _ in made] == ["display", "thumbnail"]

@@ -308,6 +308,23 @@ def test_store_errors_share_one_base() -> None:
 # -- S3 only --------------------------------------------------------------------------------------
 
 
+def test_a_put_with_its_sha256_stores_the_bytes(store: ObjectStore) -> None:
+    digest = hashlib.sha256(ALL_BYTES).hexdigest()
+    store.put(KEY, ALL_BYTES, content_type=JPEG, sha256=digest)
+    assert store.get(KEY) == ALL_BYTES
+
+
+@pytest.mark.s3
+def test_s3_refuses_bytes_that_do_not_match_the_sha256_given(s3_store: S3Store) -> None:
+    """The store checks the bytes against the hash it is given (the body is not signed then),
+    and keeps nothing when they differ: a transfer that altered them fails."""
+    other = hashlib.sha256(b"other bytes").hexdigest()
+    with pytest.raises(StoreError) as refused:
+        s3_store.put(KEY, ALL_BYTES, content_type=JPEG, sha256=other)
+    assert not isinstance(refused.value, StoreUnavailable)
+    assert not s3_store.exists(KEY)
+
+
 @pytest.mark.s3
 def test_s3_presigned_get_url_downloads_the_object(s3_store: S3Store) -> None:
     s3_store.put(KEY, ALL_BYTES, content_type=JPEG)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import closing
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.models import MediaObject, utcnow
-from media import DEFAULT_SIZES, ObjectStore, content_key, make_derivatives
+from media import DEFAULT_SIZES, ObjectStore, content_key, iter_derivatives
 
-# The derivatives are written side by side: each put is mostly waiting on the store.
+# Each derivative is written while the next is made: a put is mostly waiting on the store.
 _PUTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="anjian-derivatives")
 
 
@@ -18,22 +19,33 @@ def make(session: Session, store: ObjectStore, media_id: int, *, max_pixels: int
     """Make and store the derivatives of one photo, then mark its row; False if there is
     nothing to do (already made, or the photo was collected).
 
-    Safe to repeat after a crash at any point: the objects are written before the row is
-    marked, and writing them again stores the same bytes under the same keys.
+    Each derivative goes to the store as soon as it is encoded (the display copy while the
+    thumbnail is made), and the row is marked while the last puts are in flight; the mark
+    commits only after every put has landed (the caller commits when this returns).
+
+    Safe to repeat after a crash at any point: the objects are written before the row's mark
+    commits, and writing them again stores the same bytes under the same keys.
     """
     row = session.get(MediaObject, media_id)
     if row is None or row.collecting_since is not None or row.derived_at is not None:
         return False
-    made = make_derivatives(
-        store.get(content_key(row.sha256)), sizes=DEFAULT_SIZES, max_pixels=max_pixels
-    )
-    puts = [
-        _PUTS.submit(store.put, content_key(row.sha256, kind), d.data, content_type=d.content_type)
-        for kind, d in made.items()
-    ]
-    for put in puts:  # all of them written before the row says so
-        put.result()
-    record(session, media_id, {k: (d.width, d.height, len(d.data)) for k, d in made.items()})
+    made: dict[str, tuple[int, int, int]] = {}
+    puts: list[Future[None]] = []
+    try:
+        # Read as the decoder goes: the photo is decoded while the rest is still arriving.
+        with closing(store.open(content_key(row.sha256))) as original:
+            for kind, derived in iter_derivatives(
+                original, sizes=DEFAULT_SIZES, max_pixels=max_pixels
+            ):
+                key = content_key(row.sha256, kind)
+                data, content_type = derived.data, derived.content_type
+                puts.append(_PUTS.submit(store.put, key, data, content_type=content_type))
+                made[kind] = (derived.width, derived.height, len(derived.data))
+        record(session, media_id, made)
+    finally:
+        wait(puts)  # every put landed or failed before this returns, whatever happened
+    for put in puts:
+        put.result()  # a failed put fails the job: the mark is rolled back
     return True
 
 

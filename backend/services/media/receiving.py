@@ -1,24 +1,25 @@
-"""Taking uploaded bytes in: spooled to a temporary file while hashed, then checked.
+"""Taking uploaded bytes in: read into memory, then hashed and checked.
 
-The body is read once, in chunks, straight to disk: a 30 MB photo is never held in memory while
-it arrives, and nothing reaches the object store before its hash matches.
+The body is read once, in chunks, and refused as soon as it is over the size limit. It is kept
+in memory rather than spooled to disk: the full-decode check needs every byte in memory anyway
+(so a disk spool never lowered the peak, it only added a write and two reads), and with the
+bytes at hand the store gets them in one plain request. Hashing and checking both need all the
+bytes and both release the GIL, so they run side by side once the body is in.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from media import ImageInfo, TooLarge, inspect_image
 
 from .errors import MediaHashMismatch
 
+# Chunks of this size are reused from the heap from one read to the next; only the joined
+# bytes need fresh memory (smaller chunks cost more calls, much larger ones fresh pages).
 _CHUNK = 1024 * 1024
 # EXIF keeps wall-clock time without a zone; devices that did not record their offset are read
 # as China Standard Time, which is where this service's tablets are.
@@ -32,35 +33,31 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Spooled:
-    """Bytes on local disk that hash to ``sha256``; each reader opens the file on its own."""
+class Body:
+    """Bytes that hash to ``sha256``: not yet known to be a photo."""
 
     sha256: str
-    size: int
-    path: Path
+    data: bytes
 
-    def open(self) -> BinaryIO:
-        return open(self.path, "rb")  # the caller (or the S3 client) closes it
-
-    def inspect(self, limits: Limits) -> ImageInfo:
-        """``NotAnImage`` or ``TooManyPixels`` unless the bytes are a whole photo."""
-        return inspect_image(self.path, max_pixels=limits.max_pixels, max_bytes=limits.max_bytes)
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass(frozen=True)
 class Received:
     """Verified bytes: the hash matched and they decode as a photo."""
 
-    spooled: Spooled
+    body: Body
     info: ImageInfo
 
     @property
     def sha256(self) -> str:
-        return self.spooled.sha256
+        return self.body.sha256
 
     @property
     def size(self) -> int:
-        return self.spooled.size
+        return self.body.size
 
     @property
     def taken_at(self) -> datetime | None:
@@ -80,21 +77,28 @@ class Received:
         return info
 
 
-@contextmanager
-def spooled(stream: IO[bytes], sha256: str, limits: Limits) -> Iterator[Spooled]:
-    """Read ``stream`` to its end into a temporary file, refusing as soon as it is over the
-    size limit (``TooLarge``) or if it does not hash to ``sha256`` (``MediaHashMismatch``).
-    The file is deleted when the block ends, whatever happens."""
-    with tempfile.NamedTemporaryFile(prefix="anjian-upload-") as spool:
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := stream.read(_CHUNK):
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise TooLarge(None, limits.max_bytes)
-            digest.update(chunk)
-            spool.write(chunk)
-        spool.flush()
-        if digest.hexdigest() != sha256:
-            raise MediaHashMismatch(sha256, digest.hexdigest(), size)
-        yield Spooled(sha256, size, Path(spool.name))
+def receive(stream: IO[bytes], limits: Limits) -> bytes:
+    """Read ``stream`` to its end, refusing as soon as it is over the size limit (``TooLarge``)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limits.max_bytes:
+            raise TooLarge(None, limits.max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def verified(data: bytes, sha256: str) -> Body:
+    """The bytes, if they hash to ``sha256``; ``MediaHashMismatch`` if not."""
+    actual = hashlib.sha256(data).hexdigest()  # releases the GIL: runs beside the check
+    if actual != sha256:
+        raise MediaHashMismatch(sha256, actual, len(data))
+    return Body(sha256, data)
+
+
+def check(data: bytes, limits: Limits) -> ImageInfo:
+    """``NotAnImage`` or ``TooManyPixels`` unless the bytes are a whole photo (pixel bombs from
+    the header, before anything is decoded). Pillow releases the GIL while it decodes, so this
+    may run in a thread beside other work."""
+    return inspect_image(data, max_pixels=limits.max_pixels, max_bytes=limits.max_bytes)

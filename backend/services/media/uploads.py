@@ -9,9 +9,10 @@ claims the photo: only then does it count for the unit's records (knowing a hash
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,11 +28,13 @@ from backend.models import (
     MediaClaim,
     MediaCollected,
     MediaObject,
+    OutboxItem,
     User,
     utcnow,
 )
 from backend.services import outbox
 from media import (
+    ImageInfo,
     MediaError,
     ObjectStore,
     StoreError,
@@ -44,12 +47,14 @@ from media.images.formats import sniff
 
 from . import locks
 from .errors import UploadMissing
-from .receiving import Limits, Received, Spooled, spooled
+from .receiving import Body, Limits, Received, check, receive, verified
 
 log = logging.getLogger(__name__)
-_SNIFF_BYTES = 4096
-# Sends originals to the store while the request thread checks them (threads start lazily).
+# Sends originals to the store while they are checked (threads start lazily).
 _STORING = ThreadPoolExecutor(max_workers=16, thread_name_prefix="anjian-store")
+# Decodes uploads in full while the request thread reads the database. The check is pure CPU,
+# so more checks at once than cores would only take turns.
+_CHECKING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="anjian-check")
 DERIVATIVES = "media.derivatives"
 ARRIVED = "media.arrived"
 DIRECT_UPLOAD_SECONDS = 3600
@@ -119,7 +124,7 @@ def plan(session: Session, sha256: str, length: int | None, limits: Limits) -> P
     validate_sha256(sha256)
     if length is not None and length > limits.max_bytes:
         raise TooLarge(length, limits.max_bytes)
-    return Plan(sha256, known=_live(session, sha256) is not None, started=utcnow())
+    return Plan(sha256, known=_live(session, sha256), started=utcnow())
 
 
 def upload(
@@ -130,30 +135,53 @@ def upload(
     stream: IO[bytes],
     limits: Limits,
 ) -> Accepted:
-    """Receive the bytes, check them and claim them for the user's unit. When the server
-    lacks them, the original goes to the store meanwhile: decoding the whole photo and sending
-    it take about as long each, so the send costs little extra time. The rows commit only
-    after the bytes are stored (upload first, claim later).
-    Refused bytes are kept nowhere: what was stored while they were checked is deleted first.
+    """Receive the bytes, check them and claim them for the user's unit.
+
+    Once the bytes are in, the full decode check starts (in a thread: Pillow releases the GIL
+    while it decodes; it stores nothing, so it need not wait for the hash). Once the hash
+    matches, the put of the original starts (when the server lacks it), and the reads under the
+    photo's lock that do not need the check's verdict run meanwhile. The rows are written once
+    the check passed and commit only after the put finished (upload first, claim later).
+    Refused bytes are kept nowhere: what was stored while they were checked is deleted first,
+    and the rolled-back transaction leaves no rows.
     """
-    with spooled(stream, plan.sha256, limits) as spool:
-        storing = None if plan.known else _start_storing(store, spool)
-        try:
-            photo = Received(spool, spool.inspect(limits))
-        except MediaError:
-            if storing is not None:
-                _undo(store, storing, spool.sha256)
-            raise
-        accepted = _record(session, store, user, photo, storing=storing, started=plan.started)
+    data = receive(stream, limits)
+    checking = _CHECKING.submit(check, data, limits)
+    try:
+        body = verified(data, plan.sha256)
+        content_type = sniff(data)  # not an image at all: nothing is sent
+    except Exception:
+        _settle(checking)
+        raise
+    storing = None if plan.known else _STORING.submit(_put, store, body, content_type)
+    try:
+        if _read_while_checking(session):
+            standing = _standing(session, user, body.sha256, storing=storing, started=plan.started)
+            photo = Received(body, checking.result())
+        else:
+            photo = Received(body, checking.result())
+            standing = _standing(session, user, body.sha256, storing=storing, started=plan.started)
+    except MediaError:
         if storing is not None:
-            storing.result()  # StoreUnavailable: the rows are rolled back, nothing is recorded
-        return accepted
+            _undo(store, storing, body.sha256)
+        raise
+    accepted = _record(session, store, user, photo, standing, storing=storing)
+    if storing is not None:
+        storing.result()  # StoreUnavailable: the rows are rolled back, nothing is recorded
+    return accepted
 
 
-def _start_storing(store: ObjectStore, spool: Spooled) -> Future[None]:
-    with spool.open() as head:
-        content_type = sniff(head.read(_SNIFF_BYTES))  # not an image at all: nothing is sent
-    return _STORING.submit(_put, store, spool, content_type)
+def _settle(checking: Future[ImageInfo]) -> None:
+    """A refused upload leaves no work behind: its check is called off, or waited for."""
+    if not checking.cancel():
+        wait([checking])
+
+
+def _read_while_checking(session: Session) -> bool:
+    """Whether the reads under the photo's lock may run while the check does. On PostgreSQL
+    they hold only that photo's advisory lock. On SQLite a transaction holds the database's one
+    write lock from its first statement, so there they wait until the check has passed."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _undo(store: ObjectStore, storing: Future[None], sha256: str) -> None:
@@ -203,9 +231,38 @@ def discard(store: ObjectStore, keys: list[str]) -> Callable[[], None]:
     return run
 
 
-def _put(store: ObjectStore, spool: Spooled, content_type: str) -> None:
-    with spool.open() as stream:  # the S3 client closes it too; closing twice is harmless
-        store.put(content_key(spool.sha256), stream, content_type=content_type)
+def _put(store: ObjectStore, body: Body, content_type: str) -> None:
+    """The original, with the hash it was verified against: the store checks the bytes it
+    receives against it (a transfer that altered them fails) instead of hashing them again."""
+    store.put(content_key(body.sha256), body.data, content_type=content_type, sha256=body.sha256)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """Where the photo stands, read under its lock: what the upload has to write."""
+
+    live: MediaObject | None  # the row of the stored photo, unless it is absent or going
+    going: MediaObject | None  # a row being collected: replaced by a new generation
+    store_again: bool  # the original must be put again, under the lock
+    claimed: bool  # the user's unit has uploaded the photo before
+    referenced: bool  # a record of the unit references it (asked only while unclaimed)
+
+
+def _standing(
+    session: Session, user: User, sha256: str, *, storing: Future[None] | None, started: datetime
+) -> _Standing:
+    """Take the photo's lock (held to the commit) and read what ``_record`` needs."""
+    locks.exclusive(session, sha256)
+    row = session.scalars(select(MediaObject).where(MediaObject.sha256 == sha256)).one_or_none()
+    if row is not None and row.collecting_since is None:
+        claimed = _claimed(session, sha256, user.unit_id)
+        referenced = not claimed and _referenced(session, sha256, user.unit_id)
+        return _Standing(row, None, store_again=False, claimed=claimed, referenced=referenced)
+    # Rare, and under the lock, so a collection cannot interleave: the bytes were not known
+    # when the upload began, a collection is deleting them, or one deleted them meanwhile.
+    again = storing is None or row is not None or _collected_since(session, sha256, started)
+    referenced = _referenced(session, sha256, user.unit_id)
+    return _Standing(None, row, store_again=again, claimed=False, referenced=referenced)
 
 
 def _record(
@@ -213,37 +270,52 @@ def _record(
     store: ObjectStore,
     user: User,
     photo: Received,
+    standing: _Standing,
     *,
     storing: Future[None] | None,
-    started: datetime,
 ) -> Accepted:
-    locks.exclusive(session, photo.sha256)
-    row = session.scalars(
-        select(MediaObject).where(MediaObject.sha256 == photo.sha256)
-    ).one_or_none()
-    created, ids = row is None or row.collecting_since is not None, []
-    if created:
-        again = storing is None or row is not None or _collected_since(session, photo, started)
-        if row is not None:  # being collected: its objects may be gone already
-            session.execute(delete(MediaObject).where(MediaObject.id == row.id))
-            session.expunge(row)
-        if again:  # rare, and under the lock, so a collection cannot interleave
+    """Write what the upload changes in few statements: the new row, then the unit's claim
+    with the derivatives' outbox row (one flush), then an arrival job if records wait."""
+    row, created = standing.live, standing.live is None
+    pending: list[OutboxItem] = []
+    if row is None:
+        if standing.going is not None:  # its objects may be gone already; its claims go too
+            session.execute(delete(MediaObject).where(MediaObject.id == standing.going.id))
+            session.expunge(standing.going)
+        if standing.store_again:
             if storing is not None:
                 storing.result()
-            _put(store, photo.spooled, photo.info.content_type)
+            _put(store, photo.body, photo.info.content_type)
         row = _new_row(session, user, photo)
-        ids.append(outbox.add(session, DERIVATIVES, f"{DERIVATIVES}:{row.id}", {"id": row.id}).id)
-    assert row is not None
-    row.last_uploaded_at = utcnow()
-    ids += _claim(session, user, photo.sha256)
+        session.flush()  # the id; claims refer to the row, and the unit of work cannot tell
+        # A new generation's id was never used before (see MediaObject), so no outbox row can
+        # have this key yet: no need for outbox.add's look-up and savepoint.
+        derive = OutboxItem(kind=DERIVATIVES, key=f"{DERIVATIVES}:{row.id}", payload={"id": row.id})
+        session.add(derive)
+        pending.append(derive)
+    else:
+        row.last_uploaded_at = utcnow()
+    claim = None
+    if not standing.claimed:  # the unit now holds the photo
+        claim = MediaClaim(sha256=photo.sha256, unit_id=user.unit_id, user_id=user.id)
+        session.add(claim)
+    session.flush()
+    if claim is not None and standing.referenced:  # its records stop waiting (a job)
+        payload = {"sha256": photo.sha256, "unit_id": str(user.unit_id)}
+        pending.append(outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload))
     return Accepted(
-        photo.sha256, row.size, row.content_type, created, dict(row.info), outbox_ids=ids
+        photo.sha256,
+        row.size,
+        row.content_type,
+        created,
+        dict(row.info),
+        outbox_ids=[item.id for item in pending],
     )
 
 
-def _collected_since(session: Session, photo: Received, started: datetime) -> bool:
+def _collected_since(session: Session, sha256: str, started: datetime) -> bool:
     """Did garbage collection delete these bytes while this upload was under way?"""
-    collected = session.get(MediaCollected, photo.sha256)
+    collected = session.get(MediaCollected, sha256)
     return collected is not None and collected.collected_at >= started - CLOCK_MARGIN
 
 
@@ -261,21 +333,7 @@ def _new_row(session: Session, user: User, photo: Received) -> MediaObject:
         uploaded_by=user.id,
     )
     session.add(row)
-    session.flush()
     return row
-
-
-def _claim(session: Session, user: User, sha256: str) -> list[int]:
-    """The unit now holds the photo; its records that reference it stop waiting (a job)."""
-    if _claimed(session, sha256, user.unit_id):
-        return []
-    claim = MediaClaim(sha256=sha256, unit_id=user.unit_id, user_id=user.id)
-    session.add(claim)
-    session.flush()
-    if not _referenced(session, sha256, user.unit_id):
-        return []  # nothing waits; a record pushed later finds the claim (see locks)
-    payload = {"sha256": sha256, "unit_id": str(user.unit_id)}
-    return [outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload).id]
 
 
 def _referenced(session: Session, sha256: str, unit_id: uuid.UUID) -> bool:
@@ -287,12 +345,16 @@ def _referenced(session: Session, sha256: str, unit_id: uuid.UUID) -> bool:
     return bool(session.scalar(select(exists(referencing))))
 
 
-def _live(session: Session, sha256: str) -> MediaObject | None:
-    return session.scalars(
-        select(MediaObject).where(
-            MediaObject.sha256 == sha256, MediaObject.collecting_since.is_(None)
+def _live(session: Session, sha256: str) -> bool:
+    """Whether the server holds these bytes (its row is live); only the id is read."""
+    return (
+        session.scalar(
+            select(MediaObject.id).where(
+                MediaObject.sha256 == sha256, MediaObject.collecting_since.is_(None)
+            )
         )
-    ).one_or_none()
+        is not None
+    )
 
 
 def _claimed(session: Session, sha256: str, unit_id: uuid.UUID) -> bool:

@@ -96,6 +96,15 @@ def test_a_refused_upload_is_stored_nowhere(
     assert (world.count(MediaObject), world.count(MediaClaim), world.count(OutboxItem)) == (0, 0, 0)
 
 
+def test_a_hash_mismatch_is_reported_even_for_bytes_that_are_no_image(world: World) -> None:
+    """The decode check starts before the hash is known; the hash still decides the answer."""
+    text = b"IMG_0001.jpg is a photo, honestly\n" * 20
+    reply = world.put(text, sha256=sha(camera_jpeg()))
+    assert (reply.status_code, reply.json["code"]) == (422, "media.hash_mismatch")
+    assert objects(world.store) == []
+    assert world.count(MediaObject) == 0
+
+
 def test_a_body_over_the_size_limit_is_refused_with_413(world: World) -> None:
     data = camera_jpeg(1200, 900)
     world.app.extensions["anjian"].config = world.svc.config.__class__(

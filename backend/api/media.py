@@ -115,7 +115,8 @@ def _end_reads() -> None:
 def _accepted(accepted: Accepted) -> Accepted:
     store, ids, keys = services().store, accepted.outbox_ids, accepted.discard
     if ids:
-        after_commit(lambda: outbox_jobs.enqueue(services(), ids))
+        # The upload wrote them with enqueued_at set: no transaction per row after the commit.
+        after_commit(lambda: outbox_jobs.enqueue(services(), ids, marked=True))
     if keys:
         after_commit(uploads.discard(store, keys))
     return accepted

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.errors import (
@@ -272,7 +272,9 @@ def authenticate(
 ) -> AccessToken:
     now = now or utcnow()
     access = session.scalars(
-        select(AccessToken).where(AccessToken.token_hash == token_hash(secret_key, token))
+        select(AccessToken)
+        .where(AccessToken.token_hash == token_hash(secret_key, token))
+        .options(joinedload(AccessToken.user))  # every request needs both: one round trip
     ).one_or_none()
     if access is None:
         raise AuthenticationRequired("The access token is not valid. Sign in again.")

@@ -290,7 +290,12 @@ def _record(
         session.flush()  # the id; claims refer to the row, and the unit of work cannot tell
         # A new generation's id was never used before (see MediaObject), so no outbox row can
         # have this key yet: no need for outbox.add's look-up and savepoint.
-        derive = OutboxItem(kind=DERIVATIVES, key=f"{DERIVATIVES}:{row.id}", payload={"id": row.id})
+        derive = OutboxItem(
+            kind=DERIVATIVES,
+            key=f"{DERIVATIVES}:{row.id}",
+            payload={"id": row.id},
+            enqueued_at=utcnow(),  # handed to the queue right after the commit (see api.media)
+        )
         session.add(derive)
         pending.append(derive)
     else:
@@ -302,7 +307,9 @@ def _record(
     session.flush()
     if claim is not None and standing.referenced:  # its records stop waiting (a job)
         payload = {"sha256": photo.sha256, "unit_id": str(user.unit_id)}
-        pending.append(outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload))
+        arrival = outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload)
+        arrival.enqueued_at = utcnow()  # handed to the queue right after the commit
+        pending.append(arrival)
     return Accepted(
         photo.sha256,
         row.size,

@@ -77,8 +77,22 @@ class Received:
         return info
 
 
-def receive(stream: IO[bytes], limits: Limits) -> bytes:
-    """Read ``stream`` to its end, refusing as soon as it is over the size limit (``TooLarge``)."""
+def receive(stream: IO[bytes], limits: Limits, length: int | None = None) -> bytes:
+    """Read ``stream`` to its end, refusing as soon as it is over the size limit (``TooLarge``).
+
+    With the declared ``length`` (the request's Content-Length, which the WSGI stream never
+    reads past), the bytes go straight into one buffer of that size: reading in chunks and
+    joining them allocated and copied every byte twice more, ~3 ms of a 3 MB upload.
+    """
+    readinto = getattr(stream, "readinto", None)
+    if readinto is not None and length is not None and 0 < length <= limits.max_bytes:
+        buffer = bytearray(length)
+        view, filled = memoryview(buffer), 0
+        while filled < length and (got := readinto(view[filled:])):
+            filled += got
+        view.release()
+        del buffer[filled:]  # a short body: the hash tells the client
+        return bytes(buffer)
     chunks: list[bytes] = []
     size = 0
     while chunk := stream.read(_CHUNK):

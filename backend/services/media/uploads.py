@@ -77,6 +77,7 @@ class Plan:
     sha256: str
     known: bool
     started: datetime
+    length: int | None = None  # the declared Content-Length, if any
 
 
 @dataclass
@@ -124,7 +125,7 @@ def plan(session: Session, sha256: str, length: int | None, limits: Limits) -> P
     validate_sha256(sha256)
     if length is not None and length > limits.max_bytes:
         raise TooLarge(length, limits.max_bytes)
-    return Plan(sha256, known=_live(session, sha256), started=utcnow())
+    return Plan(sha256, known=_live(session, sha256), started=utcnow(), length=length)
 
 
 def upload(
@@ -145,7 +146,7 @@ def upload(
     Refused bytes are kept nowhere: what was stored while they were checked is deleted first,
     and the rolled-back transaction leaves no rows.
     """
-    data = receive(stream, limits)
+    data = receive(stream, limits, plan.length)
     checking = _CHECKING.submit(check, data, limits)
     try:
         body = verified(data, plan.sha256)

@@ -382,28 +382,7 @@ def _publish(
         "updated_at": inspection.updated_at,
         "review": render.jsonable(review_summary(review)),
     }
-    entity = str(inspection.id)
-    changes.record(
-        session,
-        [
-            changes.ChangeRow(
-                changes.unit_bucket(inspection.unit_id),
-                "inspection",
-                entity,
-                "upsert",
-                inspection.version,
-                render.summary(meta, content),
-            ),
-            changes.ChangeRow(
-                changes.user_bucket(inspection.inspector_id),
-                "inspection",
-                entity,
-                "upsert",
-                inspection.version,
-                render.inspection(meta, content, suggestions),
-            ),
-        ],
-    )
+    changes.record(session, changes.of_inspection(meta, content, suggestions))
 
 
 def _audit(

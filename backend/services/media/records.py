@@ -21,7 +21,7 @@ from backend.models import (
     MediaObject,
     utcnow,
 )
-from backend.services.sync import changes, render, state
+from backend.services.sync import changes, state
 
 from . import locks
 
@@ -141,22 +141,4 @@ def _change_rows(session: Session, row: Inspection) -> list[changes.ChangeRow]:
         "updated_at": row.updated_at,
         "awaiting_media": list(row.awaiting_media),
     }
-    entity_id = str(row.id)
-    return [
-        changes.ChangeRow(
-            changes.unit_bucket(row.unit_id),
-            "inspection",
-            entity_id,
-            "upsert",
-            row.version,
-            render.summary(meta, content),
-        ),
-        changes.ChangeRow(
-            changes.user_bucket(row.inspector_id),
-            "inspection",
-            entity_id,
-            "upsert",
-            row.version,
-            render.inspection(meta, content, suggestions),
-        ),
-    ]
+    return changes.of_inspection(meta, content, suggestions)

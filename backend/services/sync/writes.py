@@ -160,27 +160,7 @@ def _change_rows(
         current = state.inspections[snapshot.content.id]
         meta = _meta(ctx, current, snapshot)
         meta["awaiting_media"] = available.awaiting(snapshot.content.media())
-        entity_id = str(snapshot.content.id)
-        rows.append(
-            changes.ChangeRow(
-                changes.unit_bucket(meta["unit_id"]),
-                "inspection",
-                entity_id,
-                "upsert",
-                snapshot.version,
-                render.summary(meta, snapshot.content),
-            )
-        )
-        rows.append(
-            changes.ChangeRow(
-                changes.user_bucket(meta["inspector_id"]),
-                "inspection",
-                entity_id,
-                "upsert",
-                snapshot.version,
-                render.inspection(meta, snapshot.content, snapshot.suggestions),
-            )
-        )
+        rows += changes.of_inspection(meta, snapshot.content, snapshot.suggestions)
     for amendment in effects.amendments:
         data = render.jsonable({k: v for k, v in amendment.items() if k != "payload"})
         rows.append(

@@ -38,36 +38,31 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import checklists
 from backend import migrate
-from backend.app import create_app
-from backend.config import Config
 from backend.db import make_engine
 from backend.jobs.runtime import QUEUE
 from backend.models import ChecklistVersion, FindingConfirmation, Hazard, OutboxItem, Role, UnitKind
 from backend.services import checklists as checklist_service
 from backend.services import enterprises, organisation
+from bench.support import PASSWORD, fresh_database, login, make_app
 
 ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL",
     os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-PASSWORD = "bench password 1234"
 PUSH_INSPECTIONS = 100  # save + submit each: 200 commands, the most one push may carry
 POLL = 0.005
 WAIT = 600.0
@@ -84,20 +79,6 @@ class Run:
 
 
 # --- the database and the people -----------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"anjian_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(engine: Engine) -> uuid.UUID:
@@ -129,27 +110,6 @@ def prepare(engine: Engine) -> uuid.UUID:
         )
         session.commit()
         return enterprise.id
-
-
-def make_app(database_url: str, data_dir: Path) -> Flask:
-    return create_app(
-        Config.from_env(
-            {
-                "ANJIAN_ENV": "test",
-                "ANJIAN_DATA_DIR": str(data_dir),
-                "DATABASE_URL": database_url,
-                "REDIS_URL": REDIS_URL,
-                "SECRET_KEY": "b" * 40,
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-    )
-
-
-def login(client: FlaskClient, username: str) -> dict[str, str]:
-    reply = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert reply.status_code == 200, reply.json
-    return {"Authorization": f"Bearer {reply.json['access_token']}"}
 
 
 # --- the inspections -----------------------------------------------------------------------------
@@ -422,7 +382,7 @@ def main() -> None:
     with fresh_database(ADMIN_URL) as url, tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(url)
         enterprise_id = prepare(engine)
-        app = make_app(url, Path(tmp))
+        app = make_app(url, Path(tmp), REDIS_URL=REDIS_URL)
         client = app.test_client()
         made = submit_all(client, engine, enterprise_id, args.inspections)
         workers = Workers(url, Path(tmp), args.workers)

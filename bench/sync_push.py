@@ -29,33 +29,28 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Column, Engine, MetaData, Table, create_engine, func, select, text
+from sqlalchemy import Column, Engine, MetaData, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 import checklists
 from backend import migrate
-from backend.app import create_app
-from backend.config import Config
 from backend.db import make_engine
 from backend.models import Change, InspectionAnswer, Role, Unit, UnitKind, User
 from backend.services import checklists as checklist_service
 from backend.services import enterprises, organisation
 from backend.services.sync import changes, devices
+from bench.support import PASSWORD, fresh_database, login, make_app
 
 ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL",
     os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
 )
-PASSWORD = "bench password 1234"
 BENCH_CODE, BENCH_LABEL = "bench", "2026"
 TARGET_RATIO = 0.50
 MIN_ITEMS = 40
@@ -82,21 +77,6 @@ class Workload:
 
 
 # --- the database --------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """CREATE DATABASE anjian_bench_<random>; DROP it (WITH FORCE) whatever happens."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"anjian_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def bench_checklist(items: int, directory: Path) -> checklists.ChecklistVersion:
@@ -181,26 +161,6 @@ def prepare(engine: Engine, items: int) -> tuple[str, uuid.UUID, uuid.UUID, uuid
         )
         session.commit()
         return synthetic.version, unit.id, enterprise.id, device.id
-
-
-def make_app(database_url: str, data_dir: Path) -> Flask:
-    return create_app(
-        Config.from_env(
-            {
-                "ANJIAN_ENV": "test",
-                "ANJIAN_DATA_DIR": str(data_dir),
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "b" * 40,
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-    )
-
-
-def login(client: FlaskClient, username: str) -> dict[str, str]:
-    reply = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert reply.status_code == 200, reply.json
-    return {"Authorization": f"Bearer {reply.json['access_token']}"}
 
 
 # --- push ----------------------------------------------------------------------------------------

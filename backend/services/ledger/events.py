@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.models import Hazard, InspectionMedia, Unit, User, utcnow
+from backend.models import Hazard, HazardState, InspectionMedia, Unit, User, utcnow
 from backend.services.media import records as media_records
 
 from . import errors, history, queries, states
@@ -56,6 +56,34 @@ def record(
 
     `check_photos=False` is for a tablet's offline record, whose photos are uploaded after the
     push that references them."""
+    decided = decide(session, actor, hazard_id, args, now=now, check_photos=check_photos)
+    write(session, decided, device_id=device_id)
+    return decided.entry
+
+
+@dataclass(frozen=True)
+class Decided:
+    """An event that passed every check, applied to the hazard in memory and not yet written."""
+
+    actor: User
+    entry: Hazard
+    event_type: str
+    effect: Effect
+    before: HazardState
+    now: datetime
+
+
+def decide(
+    session: Session,
+    actor: User,
+    hazard_id: uuid.UUID,
+    args: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    check_photos: bool = True,
+) -> Decided:
+    """Every check of `record`, then the new state on the (locked) hazard in memory; raises the
+    ledger's errors for a refused event, having changed nothing."""
     now = now or utcnow()
     event_type = args.get("type")
     if event_type not in states.EVENTS:
@@ -71,34 +99,27 @@ def record(
     if entry.state not in states.ALLOWED_IN[event_type]:
         raise _wrong_state(entry, event_type)
     AFTER_STATE_CHECKS.get(event_type, _nothing)(request, effect)
-    _apply(session, actor, entry, event_type, effect, now, device_id)
-    return entry
-
-
-def _apply(
-    session: Session,
-    actor: User,
-    entry: Hazard,
-    event_type: str,
-    effect: Effect,
-    now: datetime,
-    device_id: uuid.UUID | None,
-) -> None:
     before = entry.state
     entry.state = states.next_state(event_type, before, effect.data)
     for key, value in effect.values.items():
         setattr(entry, key, value)
     entry.version += 1
     entry.updated_at = now
+    return Decided(actor, entry, event_type, effect, before, now)
+
+
+def write(session: Session, decided: Decided, *, device_id: uuid.UUID | None = None) -> None:
+    """Write a decided event: the hazard, its photo references, its history and change rows."""
+    entry, effect = decided.entry, decided.effect
     session.flush()
     _reference(session, entry, effect.data.get("photos", []))
     history.record(
         session,
         entry,
-        event_type,
-        actor=actor,
-        before=before,
-        now=now,
+        decided.event_type,
+        actor=decided.actor,
+        before=decided.before,
+        now=decided.now,
         reason=effect.reason,
         data=effect.data,
         device_id=device_id,

@@ -20,7 +20,8 @@ from backend.models import SyncCommand, User, utcnow
 from sync import Mutation, SeqReused, StoredCommand, plan_push
 
 from . import bulk, devices
-from .commands import Context, Outcome, apply_batch
+from .apply import apply_batch
+from .batch import Context, Outcome
 
 
 class SeqReusedError(Conflict):

@@ -1,10 +1,15 @@
-"""Writing a decided batch: a handful of multi-row statements, whatever the batch size."""
+"""Writing a decided batch: a handful of multi-row statements, whatever the batch size.
+
+One writer per list of `Effects`, run in the order of `WRITERS` once every command of the batch
+is decided. A new kind of effect is a new list there and a new writer here.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete
 
@@ -17,17 +22,22 @@ from backend.models import (
     InspectionPhoto,
     InspectionStatus,
 )
+from backend.services.ledger import events as ledger_events
 from backend.services.media import records as media
 from sync.inspections import InspectionSave
 
 from . import bulk, changes, render
+from .batch import Batch, Context, Effects
 from .state import BatchState, Current, Snapshot
 
-if TYPE_CHECKING:
-    from .commands import Context, Effects
+
+def write(batch: Batch) -> None:
+    for writer in WRITERS:
+        writer(batch)
 
 
-def write(ctx: Context, state: BatchState, effects: Effects) -> None:
+def _inspections_and_amendments(batch: Batch) -> None:
+    ctx, state, effects = batch.ctx, batch.state, batch.effects
     touched = [c for c in state.inspections.values() if c.content_changed or c.status_changed]
     # Every writer here is the user's unit (commands refuse anyone else's inspections).
     referenced = [c.content.media() for c in touched if c.content is not None]
@@ -37,6 +47,14 @@ def write(ctx: Context, state: BatchState, effects: Effects) -> None:
     if effects.amendments:
         bulk.insert_rows(ctx.session, Amendment.__table__, effects.amendments)
     changes.record(ctx.session, _change_rows(ctx, state, effects, available))
+
+
+def _hazard_events(batch: Batch) -> None:
+    for decided in batch.effects.hazard_events:
+        ledger_events.write(batch.ctx.session, decided, device_id=batch.ctx.device.id)
+
+
+WRITERS: tuple[Callable[[Batch], None], ...] = (_hazard_events, _inspections_and_amendments)
 
 
 def _inspections(ctx: Context, touched: list[Current], available: media.Available) -> None:

@@ -1,0 +1,178 @@
+"""Deciding `inspection.save@1` and `inspection.submit@1` against the batch state, in memory.
+
+A save or a submit moves its inspection's `Current` on and records a change snapshot; a save
+that reaches a locked or changed inspection records an amendment instead. `writes` writes the
+inspections, their content, the amendments and the change rows once the batch is decided.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backend.models import EDITABLE
+from sync import CommandRejected, Mutation
+from sync import inspections as rules
+
+from . import state as state_
+from .batch import Batch, Outcome, Reads, applied
+from .state import Current
+
+
+def save_reads(save: rules.InspectionSave) -> Reads:
+    return Reads(
+        inspections=frozenset({save.id}),
+        enterprises=frozenset({save.enterprise_id}),
+        findings=frozenset(f["id"] for f in save.findings),
+    )
+
+
+def submit_reads(inspection_id: uuid.UUID) -> Reads:
+    return Reads(inspections=frozenset({inspection_id}))
+
+
+def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) -> Outcome:
+    ctx, state = batch.ctx, batch.state
+    version = state_.checklist_version(ctx.session, save.checklist_code, save.checklist_version)
+    if version is None:
+        raise CommandRejected(
+            "checklist.version_unknown",
+            f"Checklist {save.checklist_code!r} has no version {save.checklist_version!r}. "
+            "Pin a version listed by GET /api/v1/checklists.",
+        )
+    verdict = rules.check_against(save, version)
+    if state.enterprise_units.get(save.enterprise_id) != ctx.user.unit_id:
+        raise CommandRejected(
+            "enterprise.unknown",
+            f"Enterprise {save.enterprise_id} is not one of your unit's. "
+            "Pull the enterprise list, or register it first.",
+        )
+    for finding in save.findings:
+        if state.finding_owners.get(finding["id"], save.id) != save.id:
+            raise CommandRejected(
+                "finding.id_taken",
+                f"Finding id {finding['id']} belongs to another inspection; "
+                "generate a new id for it.",
+            )
+    current = state.inspections.setdefault(save.id, Current(row=None))
+    _check_owner(batch, current)
+    conflict = _conflict(current, mutation)
+    if conflict:
+        return _amend(batch, mutation, current, save.id, conflict)
+    current.content = save
+    current.suggestions = {f["id"]: _suggest(f, verdict) for f in save.findings}
+    current.level = verdict.level
+    current.content_changed = True
+    return _applied(batch, mutation, current)
+
+
+def _suggest(finding: dict[str, Any], verdict: Any) -> tuple[str, str | None]:
+    level, rule = rules.suggest(finding, verdict)
+    return level, rule.code if rule else None
+
+
+def decide_submit(batch: Batch, mutation: Mutation, inspection_id: uuid.UUID) -> Outcome:
+    ctx = batch.ctx
+    current = batch.state.inspections.get(inspection_id)
+    if current is None or not current.exists:
+        raise CommandRejected(
+            "inspection.not_found",
+            f"There is no inspection {inspection_id} to submit; push its inspection.save@1 first.",
+        )
+    _check_owner(batch, current)
+    if current.status not in EDITABLE:
+        raise CommandRejected(
+            "inspection.not_editable",
+            f"The inspection is {current.status.value}; it cannot be submitted again.",
+        )
+    if current.content is None:
+        assert current.row is not None
+        current.content = state_.stored_content(ctx.session, current.row)
+    content = current.content
+    version = state_.checklist_version(
+        ctx.session, content.checklist_code, content.checklist_version
+    )
+    assert version is not None  # it was checked when the inspection was saved
+    verdict = version.evaluate({a["item"]: a["answer"] for a in content.answers})
+    missing = rules.missing_for_submit(content, version, verdict)
+    if missing:
+        raise CommandRejected(
+            "inspection.incomplete",
+            "The inspection cannot go to review yet. Missing: " + "; ".join(missing) + ".",
+            {"missing": missing},
+        )
+    current.suggestions = current.suggestions or {
+        f["id"]: _suggest(f, verdict) for f in content.findings
+    }
+    current.level = verdict.level
+    current.submit()
+    return _applied(batch, mutation, current)
+
+
+def _check_owner(batch: Batch, current: Current) -> None:
+    row, user = current.row, batch.ctx.user
+    if row is not None and (row.unit_id != user.unit_id or row.inspector_id != user.id):
+        raise CommandRejected(
+            "inspection.not_yours",
+            "This inspection was recorded by someone else; only its "
+            "inspector can change it from a tablet.",
+        )
+
+
+def _conflict(current: Current, mutation: Mutation) -> str | None:
+    if not current.exists:
+        return None
+    if current.status not in EDITABLE:
+        return "inspection.locked"
+    if mutation.base_version is not None and not (
+        current.edited_version <= mutation.base_version <= current.version
+    ):
+        return "inspection.version_conflict"
+    return None
+
+
+def _amend(
+    batch: Batch, mutation: Mutation, current: Current, inspection_id: uuid.UUID, code: str
+) -> Outcome:
+    ctx = batch.ctx
+    amendment_id = uuid.uuid4()
+    batch.effects.amendments.append(
+        {
+            "id": amendment_id,
+            "inspection_id": inspection_id,
+            "user_id": ctx.user.id,
+            "device_id": ctx.device.id,
+            "command_id": mutation.id,
+            "reason": code,
+            "base_version": mutation.base_version,
+            "payload": dict(mutation.args),
+            "created_at": ctx.now,
+        }
+    )
+    message = (
+        "The inspection is already with the supervisor; your edit was kept as an "
+        "amendment for them to see."
+        if code == "inspection.locked"
+        else f"The inspection changed since version {mutation.base_version}; your edit was "
+        "kept as an amendment. Pull, then save again."
+    )
+    return Outcome(
+        mutation,
+        "conflict",
+        code,
+        message,
+        entity={
+            "type": "amendment",
+            "id": str(amendment_id),
+            "inspection_id": str(inspection_id),
+            "inspection_version": current.version,
+        },
+    )
+
+
+def _applied(batch: Batch, mutation: Mutation, current: Current) -> Outcome:
+    current.version += 1
+    current.edited_version = current.version
+    batch.effects.changes.append((current.snapshot(), mutation.name))
+    assert current.content is not None
+    return applied(mutation, "inspection", current.content.id, current.version)

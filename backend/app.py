@@ -8,6 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from werkzeug.wrappers import Response
 
+from . import faults
 from .config import Config
 from .db import Database
 from .extensions import Services, build_services
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
         },
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese text as UTF-8
+    faults.arm(config.fault)
     app.extensions["anjian"] = build_services(config, Database(config.database_url))
     runtime.bind(app.extensions["anjian"])  # jobs run in this process when there is no Redis
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from media.store import S3Settings
 
+from . import faults
+
 
 class ConfigError(Exception):
     """The environment does not describe a service that may start."""
@@ -37,6 +39,7 @@ class Config:
     photo_max_pixels: int = DEFAULT_MAX_PIXELS
     photo_time_tolerance_seconds: int = 6 * 3600
     media_gc_age_seconds: int = 7 * 24 * 3600
+    fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -78,7 +81,20 @@ class Config:
             photo_max_pixels=_int(env, "ANJIAN_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS),
             photo_time_tolerance_seconds=_int(env, "ANJIAN_PHOTO_TIME_TOLERANCE", 6 * 3600),
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
+            fault=_fault(env, mode),
         )
+
+
+def _fault(env: Mapping[str, str], mode: str) -> tuple[str, Path] | None:
+    spec = env.get("ANJIAN_FAULT")
+    if not spec:
+        return None
+    if mode == "production":
+        raise ConfigError("ANJIAN_FAULT stops the server on purpose; unset it in production")
+    try:
+        return faults.parse(spec)
+    except ValueError as exc:
+        raise ConfigError(f"ANJIAN_FAULT: {exc}") from None
 
 
 def _normalise_database_url(url: str) -> str:

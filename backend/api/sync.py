@@ -9,12 +9,13 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from backend import faults
 from backend.errors import ProtocolUnsupported, PushTooLarge
 from backend.models import utcnow
 from backend.services.sync import devices, pull, push
 from sync import MAX_PUSH_BYTES, MAX_PUSH_MUTATIONS, PROTOCOL_VERSION, Mutation
 
-from .context import current_user, db, login_required, snapshot_reads
+from .context import after_commit, current_user, db, login_required, snapshot_reads
 
 blp = Blueprint(
     "sync",
@@ -135,7 +136,10 @@ class Push(MethodView):
             Mutation.create(m["seq"], m["id"], m["name"], m["args"], m["base_version"])
             for m in args["mutations"]
         ]
-        return push.push(db(), current_user(), args["device_id"], mutations)
+        result = push.push(db(), current_user(), args["device_id"], mutations)
+        faults.reached("push.before_commit")
+        after_commit(lambda: faults.reached("push.after_commit"))
+        return result
 
 
 @blp.route("/pull")

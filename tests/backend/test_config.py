@@ -64,3 +64,29 @@ def test_s3_settings_come_from_the_environment(tmp_path: Path) -> None:
 def test_a_bad_number_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ANJIAN_TOKEN_TTL"):
         Config.from_env({"ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_TOKEN_TTL": "soon"})
+
+
+def test_a_fault_point_is_read_once_outside_production(tmp_path: Path) -> None:
+    config = Config.from_env(
+        {"ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_FAULT": f"push.before_commit={tmp_path}/f"}
+    )
+    assert config.fault == ("push.before_commit", tmp_path / "f")
+    assert Config.from_env({"ANJIAN_DATA_DIR": str(tmp_path)}).fault is None
+
+
+def test_production_refuses_a_fault_point(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ANJIAN_FAULT"):
+        Config.from_env(
+            {
+                "ANJIAN_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "DATABASE_URL": "postgresql://db/anjian",
+                "ANJIAN_DATA_DIR": str(tmp_path),
+                "ANJIAN_FAULT": f"push.before_commit={tmp_path}/f",
+            }
+        )
+
+
+def test_an_unknown_fault_point_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"push\.before_commit"):
+        Config.from_env({"ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_FAULT": "push.nowhere=/f"})

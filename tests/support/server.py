@@ -23,7 +23,14 @@ from typing import Any
 STARTUP_TIMEOUT = 30.0
 SECRET_KEY = "k" * 40
 # What a developer's shell may export that must not reach a server under test.
-INHERITED_NOT = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ANJIAN_ENV", "ANJIAN_DATA_DIR")
+INHERITED_NOT = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ANJIAN_ENV",
+    "ANJIAN_DATA_DIR",
+    "ANJIAN_FAULT",
+)
 
 
 def free_port() -> int:
@@ -82,7 +89,8 @@ class ApiServer:
         )
         return env
 
-    def start(self) -> None:
+    def start(self, **env: str) -> None:
+        """Start the server, with `env` added to its environment (e.g. ANJIAN_FAULT)."""
         assert self.process is None, "stop the running server first"
         self.starts += 1
         self.port = free_port()
@@ -93,7 +101,7 @@ class ApiServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.environment(),
+                env={**self.environment(), **env},
                 preexec_fn=_die_with_parent(),  # the child only makes one system call
             )
         self._wait_until_healthy()

@@ -1,25 +1,28 @@
 """A push survives the API process being killed (SIGKILL) in the middle of it.
 
 The server is a real ``anjian run`` process on a database of its own. A tablet sends one push of
-200 ``inspection.save@1`` commands; while the server is working on it (its write transaction is
-open) the process is SIGKILLed. What is left must be a prefix of the commands, each either wholly
-stored or not at all, with the device's ``last_seq`` at the end of that prefix; the identical
-push sent again to a restarted server applies the rest and reports the prefix as duplicates.
+200 ``inspection.save@1`` commands, and the process is SIGKILLed at a known place: the server is
+started with a fault point armed (``ANJIAN_FAULT``, backend/faults.py), stops there and says so
+through a FIFO, and only then is it killed. No timing decides where the kill lands.
 
-A push is one transaction today, so the prefix a kill leaves is empty (killed before the commit,
-as the probes aim for) or whole (killed between commit and reply). The test asserts the property
-a tablet relies on, any prefix wholly stored, so it holds if pushes ever commit in chunks.
+- Killed inside the push's open transaction (everything written, nothing committed): nothing is
+  stored, and the identical push sent to a restarted server applies every command.
+- Killed between the commit and the reply: everything is stored, the tablet saw only a dropped
+  connection, and the identical push gets every command back as a duplicate.
+
+Both are the property a tablet relies on: what a kill leaves is a prefix of the commands, each
+wholly stored or not at all, with the device's ``last_seq`` at the end of that prefix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
-import sqlite3
+import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,16 +39,14 @@ from tests.sync_support import finding, save_args
 
 COMMANDS = 200
 FINDINGS = 2
-IN_FLIGHT_TIMEOUT = 30.0  # seconds for the push to reach the server's open transaction
+REACH_TIMEOUT = 60.0  # seconds for the push to reach the fault point
 REPLY_TIMEOUT = 60.0
 SETTLE_TIMEOUT = 10.0
-SQLITE_HOLD = 0.1  # a push of 200 holds SQLite's write lock for ~0.45 s on a 2-core machine
-OTHER_BACKENDS = (
-    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND backend_xid IS NOT NULL"
+OPEN_TRANSACTIONS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
 )
-WRITING = text(f"SELECT count(*) {OTHER_BACKENDS} AND query ~* '^\\s*(INSERT|DELETE|COPY)'")
-OPEN_TRANSACTIONS = text(f"SELECT count(*) {OTHER_BACKENDS}")
+STORED_BY_THE_KILL = {"push.before_commit": 0, "push.after_commit": COMMANDS}
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,21 @@ def server(live_engine: Engine, tmp_path: Path) -> Iterator[ApiServer]:
         api.stop()
 
 
+@pytest.mark.parametrize("point", list(STORED_BY_THE_KILL))
 def test_a_push_killed_midway_leaves_a_whole_prefix_and_the_retry_applies_the_rest(
-    live_engine: Engine, live_session: Session, server: ApiServer
+    live_engine: Engine, live_session: Session, server: ApiServer, tmp_path: Path, point: str
 ) -> None:
     username, enterprise_id = _world(live_session)
-    server.start()
+    fifo = tmp_path / "fault"
+    os.mkfifo(fifo)
+    server.start(ANJIAN_FAULT=f"{point}={fifo}")
     sent = _tablet_push(server, live_session, username, enterprise_id)
 
-    _kill_while_in_flight(server, live_engine, sent)
+    _kill_at_fault_point(server, live_engine, sent, fifo, point)
 
     before = _stored(live_engine, sent.device_id)
     _assert_whole_prefix(before, sent)
+    assert before.last_seq == STORED_BY_THE_KILL[point]
 
     server.start()
     reply = server.request(
@@ -158,8 +163,10 @@ def _tablet_push(
     return Sent(device_id, headers, body, len(codes))
 
 
-def _kill_while_in_flight(server: ApiServer, engine: Engine, sent: Sent) -> None:
-    """Send the push from a thread; SIGKILL the server while its transaction is open."""
+def _kill_at_fault_point(
+    server: ApiServer, engine: Engine, sent: Sent, fifo: Path, point: str
+) -> None:
+    """Send the push from a thread; SIGKILL the server once it says it stopped at `point`."""
     with ThreadPoolExecutor(1) as pool:
         push: Future[Any] = pool.submit(
             server.request,
@@ -170,7 +177,7 @@ def _kill_while_in_flight(server: ApiServer, engine: Engine, sent: Sent) -> None
             timeout=REPLY_TIMEOUT,
         )
         try:
-            _wait_in_flight(engine, push)
+            assert _wait_reached(fifo, push) == point
         finally:
             server.kill()
         error = push.exception(timeout=REPLY_TIMEOUT)
@@ -181,53 +188,21 @@ def _kill_while_in_flight(server: ApiServer, engine: Engine, sent: Sent) -> None
     _wait_settled(engine)
 
 
-def _wait_in_flight(engine: Engine, push: Future[Any]) -> None:
-    with _in_flight_probe(engine) as in_flight:
-        deadline = time.monotonic() + IN_FLIGHT_TIMEOUT
-        while time.monotonic() < deadline:
-            assert not push.done(), "the push finished before it was seen in flight"
-            if in_flight():
-                return
-            time.sleep(0.002)
-    pytest.fail(f"the push was not seen in flight within {IN_FLIGHT_TIMEOUT} s")
-
-
-@contextmanager
-def _in_flight_probe(engine: Engine) -> Iterator[Callable[[], bool]]:
-    """A check that the server is inside the push's transaction, as far as can be seen.
-
-    PostgreSQL: a backend on this database, holding a transaction id, is running an INSERT, COPY or
-    DELETE: the batch is being written and not committed. SQLite shows no more than its write
-    lock (every app transaction begins IMMEDIATE and this test holds none), taken when the
-    request authenticates; the kill comes SQLITE_HOLD later, while the commands are decided."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            yield lambda: bool(connection.execute(WRITING).scalar_one())
-        return
-    assert engine.url.database
-    connection = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
-
-    def locked_a_while() -> bool:
-        if not _sqlite_locked(connection):
-            return False
-        time.sleep(SQLITE_HOLD)
-        return True
-
+def _wait_reached(fifo: Path, push: Future[Any]) -> str:
+    """The point the server names on the FIFO once it stops there."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the server's open for writing through
     try:
-        yield locked_a_while
+        said = b""
+        deadline = time.monotonic() + REACH_TIMEOUT
+        while not said.endswith(b"\n"):
+            assert not push.done(), f"the push ended before the fault point: {push.result()}"
+            assert time.monotonic() < deadline, f"no fault point reached in {REACH_TIMEOUT} s"
+            with contextlib.suppress(BlockingIOError):  # open on its side, not written yet
+                said += os.read(fd, 100)
+            time.sleep(0.005)
+        return said.decode().strip()
     finally:
-        connection.close()
-
-
-def _sqlite_locked(connection: sqlite3.Connection) -> bool:
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
-            return True
-        raise
-    connection.execute("ROLLBACK")
-    return False
+        os.close(fd)
 
 
 def _wait_settled(engine: Engine) -> None:

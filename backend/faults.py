@@ -1,0 +1,46 @@
+"""Fault injection for tests of what survives a crash: a named point where the process stops.
+
+`ANJIAN_FAULT=<point>=<path of a FIFO>`, read once at start-up (`Config.fault`) and refused in
+production. When the process reaches that point it writes the point's name to the FIFO (which
+blocks until the test opens it for reading), then opens the FIFO again to read, which blocks
+until someone opens it for writing. A test that kills the process meanwhile knows exactly where
+the kill landed. Nothing is faked: the process is the real server, stopped at a real place.
+
+Points:
+
+- `push.before_commit`: a push has written its batch and `last_seq`; its transaction is open.
+- `push.after_commit`: the push is committed; its reply is not sent yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+POINTS = ("push.before_commit", "push.after_commit")
+
+_armed: dict[str, Path] = {}
+
+
+def parse(spec: str) -> tuple[str, Path]:
+    """`<point>=<path>` into its parts; ValueError for anything else."""
+    point, sep, path = spec.partition("=")
+    if not sep or point not in POINTS or not path:
+        raise ValueError(f"expected <point>=<fifo path> with a point among {', '.join(POINTS)}")
+    return point, Path(path)
+
+
+def arm(fault: tuple[str, Path] | None) -> None:
+    """Arm the configured fault (or none) for this process."""
+    _armed.clear()
+    if fault is not None:
+        _armed[fault[0]] = fault[1]
+
+
+def reached(point: str) -> None:
+    path = _armed.get(point)
+    if path is None:
+        return
+    with path.open("w") as fifo:  # blocks until the test reads
+        fifo.write(point + "\n")
+    with path.open() as fifo:  # blocks until the test writes, or kills this process
+        fifo.read()

@@ -42,9 +42,10 @@ import checklists
 from backend import migrate
 from backend.db import make_engine
 from backend.models import Change, InspectionAnswer, Role, Unit, UnitKind, User
+from backend.services import changelog as changes
 from backend.services import checklists as checklist_service
 from backend.services import enterprises, organisation
-from backend.services.sync import changes, devices
+from backend.services.sync import devices
 from bench.support import PASSWORD, fresh_database, login, make_app
 
 ADMIN_URL = os.environ.get(

@@ -13,7 +13,7 @@ import checklists as domain
 from backend.errors import InvalidInput, NotFound
 from backend.models import Checklist, ChecklistItem, ChecklistVersion
 
-from .sync import changes
+from . import changelog
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,11 @@ def _insert(session: Session, version: domain.ChecklistVersion) -> None:
     )
     session.add(row)
     session.flush()
-    changes.record(
+    changelog.record(
         session,
         [
-            changes.ChangeRow(
-                changes.GLOBAL,
+            changelog.ChangeRow(
+                changelog.GLOBAL,
                 "checklist_version",
                 f"{version.code}:{version.version}",
                 "upsert",

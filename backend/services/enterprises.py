@@ -17,9 +17,8 @@ from backend.domain.sectors import SECTORS
 from backend.errors import DuplicateEnterprise, InvalidInput, NotFound, StaleVersion
 from backend.models import Enterprise, Unit, User
 
-from . import audit, scope
+from . import audit, changelog, scope
 from .pagination import Page, paginate
-from .sync import changes
 
 FIELDS = ("name", "credit_code", "sector", "address", "contact_name", "contact_phone")
 
@@ -110,11 +109,11 @@ def as_dict(enterprise: Enterprise) -> dict[str, Any]:
 
 def _publish(session: Session, enterprise: Enterprise) -> None:
     """Tell the unit's tablets (pull, bucket unit:<id>)."""
-    changes.record(
+    changelog.record(
         session,
         [
-            changes.ChangeRow(
-                changes.unit_bucket(enterprise.unit_id),
+            changelog.ChangeRow(
+                changelog.unit_bucket(enterprise.unit_id),
                 "enterprise",
                 str(enterprise.id),
                 "upsert",

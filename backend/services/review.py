@@ -36,10 +36,9 @@ from backend.models import (
 )
 from sync.inspections import InspectionSave
 
-from . import audit, outbox, scope
+from . import audit, changelog, outbox, scope
+from . import inspections as stored
 from .ledger import states
-from .sync import changes, render
-from .sync import state as sync_state
 
 LEDGER_JOB = "ledger.create_entries"
 OUTCOME = {
@@ -140,7 +139,7 @@ def decide(
     _authorise(actor, inspection)
     _check_state(inspection)
     comment = (comment or "").strip() or None
-    content = sync_state.stored_content(session, inspection)
+    content = stored.stored_content(session, inspection)
     confirmations = _check_decision(session, inspection, content, decision, comment, findings, now)
     review = InspectionReview(
         inspection_id=inspection.id,
@@ -252,7 +251,7 @@ def _confirm(
         )
     )
     by_id = _match(rows, given)
-    version = sync_state.checklist_version(
+    version = stored.checklist_version(
         session, inspection.checklist_code, inspection.checklist_version
     )
     assert version is not None  # pinned versions are checked when the inspection is saved
@@ -371,18 +370,9 @@ def _publish(
     session: Session, inspection: Inspection, content: InspectionSave, review: InspectionReview
 ) -> None:
     """The new status for the unit's tablets and, in full, for the inspector's."""
-    findings = session.scalars(select(Finding).where(Finding.inspection_id == inspection.id))
-    suggestions = {f.id: (f.suggested_level, f.suggested_rule) for f in findings}
-    meta = {
-        "unit_id": inspection.unit_id,
-        "inspector_id": inspection.inspector_id,
-        "status": inspection.status,
-        "version": inspection.version,
-        "level": inspection.level,
-        "updated_at": inspection.updated_at,
-        "review": render.jsonable(review_summary(review)),
-    }
-    changes.record(session, changes.of_inspection(meta, content, suggestions))
+    review_data = changelog.jsonable(review_summary(review))
+    rows = changelog.of_stored_inspection(session, inspection, content=content, review=review_data)
+    changelog.record(session, rows)
 
 
 def _audit(

@@ -29,10 +29,9 @@ from backend.models import (
     Unit,
     User,
 )
-from backend.services import scope
+from backend.services import changelog, scope
+from backend.services import inspections as stored
 from backend.services.pagination import Page, decode, encode
-from backend.services.sync import changes
-from backend.services.sync import state as sync_state
 from sync.inspections import KINDS
 
 from .ledger.states import CHINA
@@ -249,7 +248,7 @@ def _header(
 
 
 def detail(session: Session, row: Inspection) -> dict[str, Any]:
-    version = sync_state.checklist_version(session, row.checklist_code, row.checklist_version)
+    version = stored.checklist_version(session, row.checklist_code, row.checklist_version)
     assert version is not None
     answers = list(
         session.scalars(
@@ -414,7 +413,7 @@ def _history(session: Session, row: Inspection) -> list[dict[str, Any]]:
     versions = session.execute(
         select(Change.created_at, Change.version, Change.data)
         .where(
-            Change.bucket == changes.user_bucket(row.inspector_id),
+            Change.bucket == changelog.user_bucket(row.inspector_id),
             Change.entity_type == "inspection",
             Change.entity_id == str(row.id),
         )

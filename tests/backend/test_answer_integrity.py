@@ -16,7 +16,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.models import Inspection, InspectionAnswer
-from backend.services.sync import bulk
+from backend.services import bulk
 from tests.factories import make_enterprise, make_unit, make_user
 
 REFUSED = r"(?i)fk_inspection_answers_inspection_id_inspections|foreign key"

@@ -16,9 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from backend.models import Hazard, HazardEvent, HazardState, User
-from backend.services import audit
-from backend.services.sync import changes
-from backend.services.sync.render import jsonable
+from backend.services import audit, changelog
 
 from . import render, states
 
@@ -56,7 +54,7 @@ def record_many(
     events, rows = [], []
     as_of = states.local_date(now)
     for entry, event_type, before, reason, data in items:
-        clean = jsonable(data)
+        clean = changelog.jsonable(data)
         events.append(
             {
                 "hazard_id": entry.id,
@@ -82,17 +80,17 @@ def record_many(
         rows += _change_rows(entry, as_of)
     if events:
         session.execute(insert(HazardEvent), events)
-        changes.record(session, rows)
+        changelog.record(session, rows)
 
 
-def _change_rows(entry: Hazard, as_of: Any) -> list[changes.ChangeRow]:
-    data = jsonable(render.hazard(entry, as_of))
+def _change_rows(entry: Hazard, as_of: Any) -> list[changelog.ChangeRow]:
+    data = changelog.jsonable(render.hazard(entry, as_of))
     units = {entry.unit_id}
     if entry.listed_unit_id is not None:
         units.add(entry.listed_unit_id)
     return [
-        changes.ChangeRow(
-            changes.unit_bucket(unit_id), "hazard", str(entry.id), "upsert", entry.version, data
+        changelog.ChangeRow(
+            changelog.unit_bucket(unit_id), "hazard", str(entry.id), "upsert", entry.version, data
         )
         for unit_id in sorted(units, key=str)
     ]

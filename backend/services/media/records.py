@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.models import (
-    Finding,
     Inspection,
     InspectionMedia,
     InspectionPhoto,
@@ -21,7 +20,7 @@ from backend.models import (
     MediaObject,
     utcnow,
 )
-from backend.services.sync import changes, state
+from backend.services import changelog
 
 from . import locks
 
@@ -122,23 +121,5 @@ def _refresh_awaiting(session: Session, row: Inspection, now: datetime) -> bool:
     row.version += 1
     row.updated_at = now
     session.flush()
-    changes.record(session, _change_rows(session, row))
+    changelog.record(session, changelog.of_stored_inspection(session, row, awaiting_media=awaiting))
     return True
-
-
-def _change_rows(session: Session, row: Inspection) -> list[changes.ChangeRow]:
-    content = state.stored_content(session, row)
-    suggestions = {
-        f.id: (f.suggested_level, f.suggested_rule)
-        for f in session.scalars(select(Finding).where(Finding.inspection_id == row.id))
-    }
-    meta = {
-        "unit_id": row.unit_id,
-        "inspector_id": row.inspector_id,
-        "status": row.status,
-        "version": row.version,
-        "level": row.level,
-        "updated_at": row.updated_at,
-        "awaiting_media": list(row.awaiting_media),
-    }
-    return changes.of_inspection(meta, content, suggestions)

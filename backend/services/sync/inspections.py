@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 from backend.models import EDITABLE
+from backend.services import inspections as stored
 from sync import CommandRejected, Mutation
 from sync import inspections as rules
 
-from . import state as state_
 from .batch import Batch, Outcome, Reads, applied
 from .state import Current
 
@@ -33,7 +33,7 @@ def submit_reads(inspection_id: uuid.UUID) -> Reads:
 
 def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) -> Outcome:
     ctx, state = batch.ctx, batch.state
-    version = state_.checklist_version(ctx.session, save.checklist_code, save.checklist_version)
+    version = stored.checklist_version(ctx.session, save.checklist_code, save.checklist_version)
     if version is None:
         raise CommandRejected(
             "checklist.version_unknown",
@@ -87,9 +87,9 @@ def decide_submit(batch: Batch, mutation: Mutation, inspection_id: uuid.UUID) ->
         )
     if current.content is None:
         assert current.row is not None
-        current.content = state_.stored_content(ctx.session, current.row)
+        current.content = stored.stored_content(ctx.session, current.row)
     content = current.content
-    version = state_.checklist_version(
+    version = stored.checklist_version(
         ctx.session, content.checklist_code, content.checklist_version
     )
     assert version is not None  # it was checked when the inspection was saved

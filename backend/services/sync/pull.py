@@ -16,9 +16,10 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from backend.models import Change, User
+from backend.services import changelog
 from sync import Cursor, CursorInvalid, decode_cursor, encode_cursor
 
-from . import changes, devices
+from . import devices
 
 NO_HORIZON = 2**62
 
@@ -41,8 +42,8 @@ def pull(
 ) -> PullResult:
     device = devices.own_device(session, user, device_id, lock=False)
     result = PullResult(device_last_seq=device.last_seq)
-    database = changes.database_id(session)
-    allowed = changes.buckets_of(user)
+    database = changelog.database_id(session)
+    allowed = changelog.buckets_of(user)
     result.reset = sorted(b for b in cursors if b not in allowed)
     horizon = _horizon(session)
     for bucket in allowed:

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from backend.errors import Conflict
 from backend.models import SyncCommand, User, utcnow
+from backend.services import bulk
 from sync import Mutation, SeqReused, StoredCommand, plan_push
 
-from . import bulk, devices
+from . import devices
 from .apply import apply_batch
 from .batch import Context, Outcome
 

@@ -22,11 +22,11 @@ from backend.models import (
     InspectionPhoto,
     InspectionStatus,
 )
+from backend.services import bulk, changelog
 from backend.services.ledger import events as ledger_events
 from backend.services.media import records as media
 from sync.inspections import InspectionSave
 
-from . import bulk, changes, render
 from .batch import Batch, Context, Effects
 from .state import BatchState, Current, Snapshot
 
@@ -46,7 +46,7 @@ def _inspections_and_amendments(batch: Batch) -> None:
     _content(ctx, [c for c in touched if c.content_changed], available)
     if effects.amendments:
         bulk.insert_rows(ctx.session, Amendment.__table__, effects.amendments)
-    changes.record(ctx.session, _change_rows(ctx, state, effects, available))
+    changelog.record(ctx.session, _change_rows(ctx, state, effects, available))
 
 
 def _hazard_events(batch: Batch) -> None:
@@ -70,8 +70,8 @@ def _inspections(ctx: Context, touched: list[Current], available: media.Availabl
             "started_at": content.started_at,
             "finished_at": content.finished_at,
             "location": content.location,
-            "inspectors": render.jsonable(content.inspectors),
-            "signatures": render.jsonable(content.signatures),
+            "inspectors": changelog.jsonable(content.inspectors),
+            "signatures": changelog.jsonable(content.signatures),
             "awaiting_media": available.awaiting(content.media()),
             "level": current.level,
             "status": current.status,
@@ -172,18 +172,18 @@ def _unique_photos(content: InspectionSave) -> list[dict[str, Any]]:
 
 def _change_rows(
     ctx: Context, state: BatchState, effects: Effects, available: media.Available
-) -> list[changes.ChangeRow]:
+) -> list[changelog.ChangeRow]:
     rows = []
     for snapshot, _name in effects.changes:
         current = state.inspections[snapshot.content.id]
         meta = _meta(ctx, current, snapshot)
         meta["awaiting_media"] = available.awaiting(snapshot.content.media())
-        rows += changes.of_inspection(meta, snapshot.content, snapshot.suggestions)
+        rows += changelog.of_inspection(meta, snapshot.content, snapshot.suggestions)
     for amendment in effects.amendments:
-        data = render.jsonable({k: v for k, v in amendment.items() if k != "payload"})
+        data = changelog.jsonable({k: v for k, v in amendment.items() if k != "payload"})
         rows.append(
-            changes.ChangeRow(
-                changes.user_bucket(ctx.user.id),
+            changelog.ChangeRow(
+                changelog.user_bucket(ctx.user.id),
                 "amendment",
                 str(amendment["id"]),
                 "upsert",
@@ -192,8 +192,8 @@ def _change_rows(
             )
         )
         rows.append(
-            changes.ChangeRow(
-                changes.unit_bucket(ctx.user.unit_id),
+            changelog.ChangeRow(
+                changelog.unit_bucket(ctx.user.unit_id),
                 "amendment",
                 str(amendment["id"]),
                 "upsert",

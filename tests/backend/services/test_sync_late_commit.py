@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from backend.models import Device, User
-from backend.services.sync import changes, pull
+from backend.services import changelog as changes
+from backend.services.sync import pull
 from tests.factories import make_unit, make_user
 
 

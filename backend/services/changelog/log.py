@@ -1,5 +1,4 @@
-"""The change log that pull serves. Every write that a tablet must learn of appends here, in the
-same transaction as the write."""
+"""Change rows, the buckets that scope them, and appending them to the log."""
 
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend.models import Change, SyncMeta, User
-from sync.inspections import InspectionSave
-
-from . import bulk, render
+from backend.services import bulk
 
 GLOBAL = "global"
 
@@ -40,32 +37,6 @@ class ChangeRow:
     op: str
     version: int
     data: dict[str, Any] | None
-
-
-def of_inspection(
-    meta: dict[str, Any], content: InspectionSave, suggestions: dict[uuid.UUID, Any]
-) -> list[ChangeRow]:
-    """An inspection's two change rows: its summary for the unit's devices, the whole of it
-    for the inspector's. ``meta`` holds unit_id, inspector_id, version and the review state."""
-    entity_id = str(content.id)
-    return [
-        ChangeRow(
-            unit_bucket(meta["unit_id"]),
-            "inspection",
-            entity_id,
-            "upsert",
-            meta["version"],
-            render.summary(meta, content),
-        ),
-        ChangeRow(
-            user_bucket(meta["inspector_id"]),
-            "inspection",
-            entity_id,
-            "upsert",
-            meta["version"],
-            render.inspection(meta, content, suggestions),
-        ),
-    ]
 
 
 def transaction_id(session: Session) -> int:

@@ -1,4 +1,4 @@
-"""How an inspection reads in pull changes (and, later, in the review API)."""
+"""How records read in change rows: an inspection (summary and whole), and any value as JSON."""
 
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
 class Database:
@@ -38,6 +39,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert(session: Session, table: Table | type[DeclarativeBase]) -> Any:
+    """An INSERT into `table` that can end in ON CONFLICT DO NOTHING / DO UPDATE on whichever
+    database the session is on: SQLAlchemy spells the clause alike for PostgreSQL and SQLite,
+    but each has its own construct."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def make_engine(url: str) -> Engine:

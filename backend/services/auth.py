@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from backend import db
 from backend.errors import (
     AccountLocked,
     AuthenticationRequired,
@@ -187,11 +187,10 @@ def _check(
 def _locked_failures(s: Session, username: str) -> LoginFailure:
     """The username's failure row, created if missing and locked (FOR UPDATE on PostgreSQL;
     SQLite's BEGIN IMMEDIATE already admits one writer at a time)."""
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     query = select(LoginFailure).where(LoginFailure.username == username).with_for_update()
     while True:
         s.execute(
-            insert(LoginFailure)
+            db.insert(s, LoginFailure)
             .values(username=username, failures=0)
             .on_conflict_do_nothing(index_elements=["username"])
         )

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend import db
 from backend.models import (
     ChecklistVersion,
     Enterprise,
@@ -198,10 +198,10 @@ def _names_item(code: str, items: Iterable[str]) -> bool:
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Hazard]:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Hazard).values(rows).on_conflict_do_nothing(index_elements=[Hazard.finding_id])
+        db.insert(session, Hazard)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Hazard.finding_id])
     )
     inserted = set(session.scalars(statement.returning(Hazard.id)))
     # The rows as written; history and change rows read them, nothing writes through them.

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend import db
 from backend.models import Hazard, HazardState, InspectionMedia, Unit, User, utcnow
 from backend.services.media import records as media_records
 
@@ -346,10 +346,8 @@ def _reference(session: Session, entry: Hazard, photos: list[str]) -> None:
     are kept (never garbage-collected) and shown to whoever may see the inspection."""
     if not photos:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(InspectionMedia)
+        db.insert(session, InspectionMedia)
         .values(media_records.reference_rows(entry.inspection_id, photos))
         .on_conflict_do_nothing()
     )

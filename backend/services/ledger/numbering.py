@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend import db
 from backend.models import LedgerCounter, Unit
 
 PREFIX = "YH"
@@ -27,9 +27,9 @@ def district_of(unit: Unit) -> uuid.UUID:
 def allocate(session: Session, district_id: uuid.UUID, year: int, count: int) -> list[str]:
     if count <= 0:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LedgerCounter).values(district_id=district_id, year=year, last=count)
+    statement = db.insert(session, LedgerCounter).values(
+        district_id=district_id, year=year, last=count
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[LedgerCounter.district_id, LedgerCounter.year],
         set_={"last": LedgerCounter.last + count},

@@ -13,7 +13,15 @@ from backend import faults
 from backend.errors import ProtocolUnsupported, PushTooLarge
 from backend.models import utcnow
 from backend.services.sync import devices, pull, push
-from sync import MAX_PUSH_BYTES, MAX_PUSH_MUTATIONS, PROTOCOL_VERSION, Mutation
+from sync import (
+    MAX_BASE_VERSION,
+    MAX_BUCKET_NAME,
+    MAX_COMMAND_NAME,
+    MAX_PULL_LIMIT,
+    PULL_LIMIT,
+    Mutation,
+    check_push,
+)
 
 from .context import after_commit, current_user, db, login_required, snapshot_reads
 
@@ -23,8 +31,6 @@ blp = Blueprint(
     url_prefix="/api/v1/sync",
     description="The offline protocol (docs/sync-protocol.md)",
 )
-
-LIMITS = {"max_mutations": MAX_PUSH_MUTATIONS, "max_bytes": MAX_PUSH_BYTES}
 
 
 class DeviceRequest(ma.Schema):
@@ -43,13 +49,13 @@ class DeviceResponse(ma.Schema):
 class MutationSchema(ma.Schema):
     seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
     id = ma.fields.UUID(required=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_COMMAND_NAME))
     args = ma.fields.Dict(required=True)
     base_version = ma.fields.Integer(
         load_default=None,
         strict=True,
         allow_none=True,
-        validate=ma.validate.Range(min=0, max=2**31 - 1),
+        validate=ma.validate.Range(min=0, max=MAX_BASE_VERSION),
     )
 
 
@@ -71,12 +77,14 @@ class PushResponse(ma.Schema):
 class PullRequest(ma.Schema):
     device_id = ma.fields.UUID(required=True)
     cursors = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.Length(max=60)),
+        keys=ma.fields.String(validate=ma.validate.Length(max=MAX_BUCKET_NAME)),
         values=ma.fields.String(allow_none=True),
         load_default=dict,
     )
     limit = ma.fields.Integer(
-        load_default=500, strict=True, validate=ma.validate.Range(min=1, max=2000)
+        load_default=PULL_LIMIT,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=MAX_PULL_LIMIT),
     )
 
 
@@ -88,15 +96,12 @@ class PullResponse(ma.Schema):
     device_last_seq = ma.fields.Integer()
 
 
-def _check_size() -> None:
+def _body_size() -> int:
     length = request.content_length
-    if length is None:
-        length = len(request.get_data(cache=True))
-    if length > MAX_PUSH_BYTES:
-        raise PushTooLarge(
-            f"A push may carry at most {MAX_PUSH_BYTES} bytes; send fewer commands per push.",
-            errors=LIMITS,
-        )
+    return len(request.get_data(cache=True)) if length is None else length
+
+
+REFUSED = {"sync.too_large": PushTooLarge, "sync.protocol_unsupported": ProtocolUnsupported}
 
 
 @blp.route("/devices")
@@ -119,19 +124,9 @@ class Push(MethodView):
     @blp.alt_response(413, description="sync.too_large: limits in errors")
     def post(self, args: dict[str, Any]) -> Any:
         """Apply the device's numbered commands, each exactly once"""
-        _check_size()
-        if args["protocol"] != PROTOCOL_VERSION:
-            raise ProtocolUnsupported(
-                f"This server speaks protocol {PROTOCOL_VERSION}, not "
-                f"{args['protocol']}. Update the app.",
-                errors={"protocol": [PROTOCOL_VERSION]},
-            )
-        if len(args["mutations"]) > MAX_PUSH_MUTATIONS:
-            raise PushTooLarge(
-                f"A push may carry at most {MAX_PUSH_MUTATIONS} commands; "
-                "send the rest in the next push.",
-                errors=LIMITS,
-            )
+        refused = check_push(args["protocol"], len(args["mutations"]), _body_size())
+        if refused is not None:
+            raise REFUSED[refused.code](refused.message, errors=refused.errors)
         mutations = [
             Mutation.create(m["seq"], m["id"], m["name"], m["args"], m["base_version"])
             for m in args["mutations"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.errors import Conflict
 from backend.models import SyncCommand, User, utcnow
 from backend.services import bulk
-from sync import Mutation, SeqReused, StoredCommand, plan_push
+from sync import MAX_COMMAND_NAME, Mutation, SeqReused, StoredCommand, plan_push
 
 from . import devices
 from .apply import apply_batch
@@ -98,7 +98,7 @@ def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now:
                     "device_id": device_id,
                     "seq": o.mutation.seq,
                     "command_id": o.mutation.id,
-                    "name": o.mutation.name[:80],
+                    "name": o.mutation.name[:MAX_COMMAND_NAME],
                     "payload_hash": o.mutation.hash,
                     "status": o.status,
                     "result": o.result(),

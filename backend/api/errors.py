@@ -15,41 +15,13 @@ from werkzeug.wrappers import Response
 import checklists
 import media
 from backend import errors as e
-from backend.services import operations, review
-from backend.services.ledger import errors as ledger_errors
-from backend.services.media import errors as media_errors
-from backend.services.sync import push
 
 log = logging.getLogger(__name__)
 
-# Most specific class first: the first isinstance match wins.
-TABLE: list[tuple[type[Exception], int, str]] = [
-    # Review and ledger errors carry their codes (a tablet command that hits one is rejected
-    # with the same code). They subclass the generic errors below, so they come first.
-    *((cls, cls.status, cls.code) for cls in (*review.ERRORS, *ledger_errors.ERRORS)),
-    (operations.NotAFailedJob, 409, "jobs.not_failed"),
-    (e.InvalidCredentials, 401, "auth.invalid_credentials"),
-    (e.AuthenticationRequired, 401, "auth.required"),
-    (e.TokenRevoked, 401, "auth.token_revoked"),
-    (e.AccountLocked, 429, "auth.locked"),
-    (e.WrongPassword, 403, "auth.wrong_password"),
-    (e.PermissionDenied, 403, "auth.forbidden"),
-    (e.DeviceRevoked, 403, "auth.device_revoked"),
-    (e.DeviceTaken, 409, "auth.device_taken"),
-    (e.InvalidCursor, 400, "pagination.invalid_cursor"),
-    (e.DuplicateEnterprise, 409, "enterprise.duplicate"),
-    (e.StaleVersion, 409, "conflict.stale_version"),
-    (e.UsernameTaken, 409, "user.username_taken"),
-    (e.UnitNameTaken, 409, "unit.name_taken"),
-    (push.SeqReusedError, 409, "sync.seq_reused"),
-    (push.PayloadMismatch, 409, "sync.payload_mismatch"),
-    (e.UnknownDevice, 404, "sync.unknown_device"),
-    (e.PushTooLarge, 413, "sync.too_large"),
-    (e.ProtocolUnsupported, 400, "sync.protocol_unsupported"),
-    (media_errors.MediaHashMismatch, 422, "media.hash_mismatch"),
-    (media_errors.MediaNotUploaded, 404, "media.not_uploaded"),
-    (media_errors.MediaNotFound, 404, "media.not_found"),
-    (media_errors.UploadMissing, 409, "media.upload_missing"),
+# Domain errors carry their status and code (backend.errors). These are the exceptions of the
+# framework-free packages, which know nothing of HTTP, and of the database driver; most specific
+# class first: the first isinstance match wins.
+FOREIGN: list[tuple[type[Exception], int, str]] = [
     (media.InvalidHash, 422, "media.invalid_hash"),
     (media.NotAnImage, 422, "media.not_an_image"),
     (media.TooManyPixels, 422, "media.too_many_pixels"),
@@ -57,12 +29,27 @@ TABLE: list[tuple[type[Exception], int, str]] = [
     (media.StoreUnavailable, 503, "media.store_unavailable"),
     (media.ObjectNotFound, 404, "media.not_found"),
     (OperationalError, 503, "server.unavailable"),
-    (e.Conflict, 409, "conflict"),
-    (e.NotFound, 404, "not_found"),
-    (e.InvalidInput, 422, "validation.invalid"),
     (checklists.UnknownItem, 422, "checklist.unknown_item"),
     (checklists.InvalidAnswer, 422, "checklist.invalid_answer"),
 ]
+
+
+def domain_errors() -> list[type[e.DomainError]]:
+    """Every domain error class defined so far (services define theirs at import)."""
+    found, todo = [], [e.DomainError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def codes() -> dict[str, int]:
+    """The one list of codes this API can answer with an error, and each one's status."""
+    table = {cls.code: cls.status for cls in domain_errors()}
+    table.update({code: status for _cls, status, code in FOREIGN})
+    return table
+
 
 # A dependency is down: when to retry, and what to tell the client (not the internal details).
 UNAVAILABLE: dict[type[Exception], tuple[str, str]] = {
@@ -105,11 +92,13 @@ def error_response(
     return response
 
 
-def handle_domain_error(exc: Exception) -> Response:
-    for cls, status, code in TABLE:
+def handle_domain_error(exc: e.DomainError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers)
+
+
+def handle_foreign_error(exc: Exception) -> Response:
+    for cls, status, code in FOREIGN:
         if isinstance(exc, cls):
-            if isinstance(exc, e.DomainError):
-                return error_response(status, code, exc.message, exc.errors, exc.headers)
             if isinstance(exc, OperationalError):
                 log.warning("database unavailable: %s", exc)
                 return error_response(
@@ -197,6 +186,7 @@ def handle_unexpected(exc: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
-    for cls, _status, _code in TABLE:
-        app.register_error_handler(cls, handle_domain_error)
+    app.register_error_handler(e.DomainError, handle_domain_error)
+    for cls, _status, _code in FOREIGN:
+        app.register_error_handler(cls, handle_foreign_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -16,7 +16,7 @@ from . import audit
 
 
 class NotAFailedJob(Conflict):
-    pass
+    status, code = 409, "jobs.not_failed"
 
 
 def failed_jobs(session: Session, *, limit: int = 500) -> list[OutboxItem]:

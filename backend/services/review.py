@@ -101,22 +101,6 @@ class DeadlineMissing(InvalidInput, ReviewError):
     code = "review.deadline_missing"
 
 
-ERRORS: tuple[type[ReviewError], ...] = (
-    ReviewForbidden,
-    OwnInspection,
-    NotSubmitted,
-    AlreadyApproved,
-    AlreadyRejected,
-    CommentRequired,
-    FindingsMismatch,
-    FindingsNotExpected,
-    RuleUnknown,
-    RuleNotMajor,
-    OverrideReasonRequired,
-    DeadlineMissing,
-)
-
-
 @dataclass(frozen=True)
 class Decided:
     review: InspectionReview

@@ -1,5 +1,5 @@
-"""What the ledger refuses. Each class has its own stable code: `backend.api.errors` maps them
-once, and a tablet command that hits one is rejected with the same code."""
+"""What the ledger refuses. Each class carries its own status and stable code (the API renders
+them as they are), and a tablet command that hits one is rejected with the same code."""
 
 from __future__ import annotations
 
@@ -135,25 +135,3 @@ class PhotosMissing(BadEvent):
 
 class AfterPhotosRequired(BadEvent):
     code = "hazard.after_photos_required"
-
-
-ERRORS: tuple[type[LedgerError], ...] = (
-    *STATE_ERRORS.values(),
-    NotMajor,
-    AlreadyListed,
-    EventForbidden,
-    ListingUnitOnly,
-    UnknownEvent,
-    FieldNotAllowed,
-    ReasonRequired,
-    CommentRequired,
-    MeasuresRequired,
-    PassedRequired,
-    DeadlineRequired,
-    DeadlineInPast,
-    DeadlineNotLater,
-    ListedOnInFuture,
-    ListingUnitInvalid,
-    PhotosMissing,
-    AfterPhotosRequired,
-)

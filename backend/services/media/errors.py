@@ -1,6 +1,5 @@
 """Why a photo operation was refused, beyond what ``media`` itself raises (NotAnImage,
-TooManyPixels, TooLarge, InvalidHash, StoreUnavailable): each maps to one HTTP status and code in
-``backend.api.errors``."""
+TooManyPixels, TooLarge, InvalidHash, StoreUnavailable): each carries its HTTP status and code."""
 
 from __future__ import annotations
 
@@ -9,6 +8,8 @@ from backend.errors import Conflict, DomainError, NotFound
 
 class MediaHashMismatch(DomainError):
     """The bytes received do not hash to the SHA-256 they were sent as."""
+
+    status, code = 422, "media.hash_mismatch"
 
     def __init__(self, expected: str, actual: str, size: int) -> None:
         super().__init__(
@@ -22,6 +23,8 @@ class MediaHashMismatch(DomainError):
 class MediaNotFound(NotFound):
     """No photo under this hash that the caller may see (it may exist for someone else)."""
 
+    status, code = 404, "media.not_found"
+
     def __init__(self, sha256: str) -> None:
         super().__init__(
             f"There is no photo {sha256} that you may see. A photo is shown to users who may "
@@ -32,6 +35,8 @@ class MediaNotFound(NotFound):
 class MediaNotUploaded(NotFound):
     """A record the caller may see references the photo, but its bytes have not arrived."""
 
+    status, code = 404, "media.not_uploaded"
+
     def __init__(self, sha256: str) -> None:
         super().__init__(
             f"Photo {sha256} has not been uploaded yet; the record that references it shows it "
@@ -41,6 +46,8 @@ class MediaNotUploaded(NotFound):
 
 class UploadMissing(Conflict):
     """``complete`` was called, but nothing was uploaded to the direct-upload URL."""
+
+    status, code = 409, "media.upload_missing"
 
     def __init__(self, sha256: str) -> None:
         super().__init__(

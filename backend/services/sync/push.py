@@ -26,11 +26,11 @@ from .batch import Context, Outcome
 
 
 class SeqReusedError(Conflict):
-    pass
+    status, code = 409, "sync.seq_reused"
 
 
 class PayloadMismatch(Conflict):
-    pass
+    status, code = 409, "sync.payload_mismatch"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from flask import Flask
@@ -120,3 +121,18 @@ def test_a_nul_in_an_evaluated_answer_is_422(client: FlaskClient, session: Sessi
     assert reply.json["errors"]["json"]["answers"]["0"] == {
         "item": ["Must not contain NUL characters (\\u0000)."]
     }
+
+
+def test_every_error_code_is_stable_dotted_text_with_one_status(app: Flask) -> None:
+    # The codes live on the exception classes; the API renders them as they are.
+    from backend.api.errors import FOREIGN, codes, domain_errors
+
+    statuses: dict[str, set[int]] = {}
+    for cls in domain_errors():
+        statuses.setdefault(cls.code, set()).add(cls.status)
+    for _cls, status, code in FOREIGN:
+        statuses.setdefault(code, set()).add(status)
+    assert {code: s for code, s in statuses.items() if len(s) > 1} == {}
+    assert all(re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", code) for code in codes())
+    assert codes()["sync.seq_reused"] == 409
+    assert codes()["hazard.state_closed"] == 409

@@ -41,7 +41,6 @@ from .ledger import states
 from .sync import changes, render
 from .sync import state as sync_state
 
-LEDGER_JOB = "ledger.create_entries"
 OUTCOME = {
     "approve": InspectionStatus.approved,
     "return": InspectionStatus.returned,
@@ -122,7 +121,7 @@ ERRORS: tuple[type[ReviewError], ...] = (
 class Decided:
     review: InspectionReview
     inspection: Inspection
-    outbox_ids: list[int]  # enqueue these after the commit
+    outbox_ids: list[int]  # delivered by the commit point, after the commit
 
 
 def decide(
@@ -347,13 +346,13 @@ def _ledger_work(
 ) -> list[int]:
     if not confirmations:
         return []
-    item = outbox.add(
+    item_id = outbox.add(
         session,
-        LEDGER_JOB,
+        outbox.JobKind.ledger_entries,
         f"ledger:{inspection.id}",
         {"inspection_id": str(inspection.id), "review_id": review.id},
     )
-    return [item.id]
+    return [item_id]
 
 
 def review_summary(review: InspectionReview) -> dict[str, Any]:

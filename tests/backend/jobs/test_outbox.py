@@ -9,41 +9,44 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.extensions import Services
 from backend.jobs import outbox as jobs
 from backend.jobs import runtime
+from backend.jobs.handler import Handler, Job
 from backend.jobs.runtime import RqDispatcher
-from backend.models import AuditEntry, OutboxItem
-from backend.services import audit, outbox
+from backend.models import AuditEntry, OutboxItem, Role
+from backend.services import audit, operations, outbox
+from tests.backend.ledger.support import RecordingDispatcher
+from tests.factories import make_unit, make_user
 
-CALLS: dict[str, int] = {}
+TEST_KIND = "test.audit"
 
 
-@jobs.handler("test.audit")
-def _write_audit(session: Session, payload: dict[str, Any]) -> None:
-    CALLS[payload["name"]] = CALLS.get(payload["name"], 0) + 1
-    if payload.get("fail"):
+def _write_audit(session: Session, job: Job, _result: Any) -> None:
+    if job.payload.get("fail"):
         raise RuntimeError("the store is down")
-    if payload.get("slow"):
+    if job.payload.get("slow"):
         threading.Event().wait(0.3)
-    audit.record(
-        session, actor=None, action="test.outbox", entity_type="test", entity_id=payload["name"]
-    )
+    name = job.payload["name"]
+    audit.record(session, actor=None, action="test.outbox", entity_type="test", entity_id=name)
 
 
 @pytest.fixture
-def svc(live_app: Flask) -> Services:
+def svc(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """The live app, with jobs the test runs itself and a kind of work of the test's own."""
     services: Services = live_app.extensions["anjian"]
+    services.dispatcher = RecordingDispatcher()
     runtime.bind(services)
+    monkeypatch.setitem(jobs.HANDLERS, TEST_KIND, Handler(record=_write_audit))
     return services
 
 
 def _add(svc: Services, name: str, **payload: Any) -> int:
     with svc.db.session() as session:
-        return outbox.add(session, "test.audit", f"test:{name}", {"name": name, **payload}).id
+        return outbox.add(session, TEST_KIND, f"test:{name}", {"name": name, **payload})  # type: ignore[arg-type]
 
 
 def _effects(svc: Services, name: str) -> int:
@@ -110,24 +113,32 @@ def test_a_failure_is_recorded_and_retried_later(svc: Services) -> None:
 
 def test_a_row_that_keeps_failing_is_listed_and_can_be_retried(svc: Services) -> None:
     item_id = _add(svc, "broken", fail=True)
+    dispatcher: RecordingDispatcher = svc.dispatcher  # type: ignore[assignment]
+    dispatcher.jobs.clear()  # its first delivery, at the commit
     for _ in range(jobs.MAX_ATTEMPTS):
         with pytest.raises(RuntimeError):
             jobs.run(item_id)
-    assert [r.id for r in jobs.failed(svc)] == [item_id]
+    with svc.db.session() as session:
+        assert [r.id for r in operations.failed_jobs(session)] == [item_id]
     assert jobs.run(item_id) == "skipped"  # failed rows wait for a person
     with svc.db.session() as session:
         row = session.get(OutboxItem, item_id)
         assert row is not None
         row.payload = {"name": "broken"}  # the cause was fixed
-    assert jobs.retry(svc, item_id)
-    svc.dispatcher.join()  # type: ignore[attr-defined]
+        actor = make_user(session, make_unit(session), Role.admin)
+        assert operations.retry_job(session, actor, item_id)
+    assert [args for _func, args, _id in dispatcher.jobs] == [(item_id,)]  # at the commit
+    assert dispatcher.run_all() == ["done"]
     assert _row(svc, item_id).status == "done"
 
 
 def test_the_sweeper_delivers_what_was_never_enqueued(svc: Services) -> None:
     item_id = _add(svc, "lost")
+    svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]  # as if the process died
+    with svc.db.session() as session:
+        session.execute(update(OutboxItem).values(enqueued_at=None))
     assert jobs.sweep(svc) == 1
-    svc.dispatcher.join()  # type: ignore[attr-defined]
+    assert svc.dispatcher.run_all() == ["done"]  # type: ignore[attr-defined]
     assert _row(svc, item_id).status == "done"
     assert jobs.sweep(svc) == 0
 
@@ -145,7 +156,6 @@ def test_a_real_rq_worker_runs_outbox_rows(
         "SECRET_KEY": "t" * 40,
         "ANJIAN_DATA_DIR": str(svc.config.data_dir),
     }
-    monkeypatch.setattr("tests.backend.jobs.test_outbox.CALLS", {})
     result = CliRunner().invoke(_main(), ["worker", "--burst"], env=env)
     assert result.exit_code == 0, result.output
     assert _row(svc, item_id).status == "done"

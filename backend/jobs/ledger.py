@@ -19,4 +19,10 @@ def _create_entries(session: Session, job: Job, _result: Any) -> None:
     entries.create_for_inspection(session, uuid.UUID(job.payload["inspection_id"]))
 
 
-CREATE_ENTRIES = Handler(record=_create_entries, batch=BATCH)
+def _create_many(session: Session, jobs: list[Job]) -> None:
+    entries.create_for_inspections(
+        session, [uuid.UUID(job.payload["inspection_id"]) for job in jobs]
+    )
+
+
+CREATE_ENTRIES = Handler(record=_create_entries, batch=BATCH, record_many=_create_many)

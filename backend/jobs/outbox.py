@@ -1,17 +1,20 @@
 """Running outbox rows: exactly once, whatever Redis or a killed worker does.
 
-A job takes only the row id, and goes through three steps, each its own short transaction or
-none:
+A job takes only the row id, and goes through three steps:
 
 1. **claim**: one conditional UPDATE marks the row as held by this worker until its lease runs
    out (`claimed_by`, `claimed_at`, `lease_until`, `claims` + 1), if it is pending and nobody
    holds it (or the holder's lease has lapsed). Two workers racing on one row: one claims it,
-   the other finds nothing and skips. A handler with `batch` > 1 claims further pending rows of
-   its kind in the same transaction.
-2. **perform**: the handler's I/O, with no transaction open (see `handler.py`).
+   the other finds nothing (PostgreSQL: skips the locked row) and returns "skipped".
+2. **perform**: the handler's I/O, with no transaction open, after the claim committed (see
+   `handler.py`).
 3. **record**: one transaction marks the row done, if this job still holds it, and runs the
    handler's `record` for its database writes. A job whose lease lapsed meanwhile records
    nothing: the row is someone else's now, and unique keys keep the effects to one.
+
+A handler with no I/O phase (the ledger) records in the claim's transaction: one short
+transaction, which also takes up to `batch` - 1 more free rows of its kind and records them
+together (if that fails, each is done alone). A killed worker's transaction simply rolls back.
 
 A failure is recorded in its own transaction (the claim released) and re-raised, so rq retries
 with backoff; after MAX_ATTEMPTS the row is `failed` and listed (`anjian jobs failed`,
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,64 +52,116 @@ def job_id(item_id: int, claims: int = 0) -> str:
 
 
 def run(item_id: int) -> str:
-    """The rq job: claim the row (and, for a batching kind, more of its kind), do the work with
-    no transaction open, record it. "done", "skipped" (done, failed, or held by another job),
-    or "lost" (the lease ran out first; the row is someone else's)."""
+    """The rq job: claim the row, do the work, record it, exactly once. "done", "skipped" (done,
+    failed, or held by another job), or "lost" (the lease ran out first; the row is someone
+    else's now)."""
     svc = services()
-    jobs = claim(svc, item_id)
-    if not jobs:
-        return "skipped"
-    handler = HANDLERS.get(jobs[0].kind)
+    recording: list[Job] = []
+    try:
+        with svc.db.session() as session:
+            jobs = _claim(session, svc, [item_id])
+            if not jobs:
+                return "skipped"
+            handler = HANDLERS.get(jobs[0].kind)
+            if handler is not None and handler.perform is None:
+                # No I/O phase: the record goes in the claim's own short transaction, with as
+                # many more free rows of the kind as the handler takes at once.
+                if handler.batch > 1:
+                    more = _more_of_kind(session, jobs[0], handler.batch - 1)
+                    jobs += _claim(session, svc, more) if more else []
+                recording = jobs
+                _record(session, handler, jobs)
+                return "done"
+    except Exception as exc:
+        if not recording:
+            raise  # the claim itself failed (the database is down): rq retries
+        return _one_at_a_time(svc, item_id, recording, exc)
     if handler is None:  # a kind the table lacks (tests/backend/jobs/test_table.py): a bug
         error = LookupError(f"no handler for job kind {jobs[0].kind!r}")
-        _record_failure(jobs[0], error)
+        _record_failure(svc, item_id, error, jobs[0])
         raise error
-    results = [_perform(handler, job) for job in jobs]
-    if len(jobs) > 1 and _record_together(handler, jobs, results):
-        return "done"
-    outcomes, error = [], None
-    for job, result in zip(jobs, results, strict=True):
+    return _perform_then_record(handler, jobs[0])
+
+
+def _one_at_a_time(svc: Services, item_id: int, jobs: list[Job], exc: Exception) -> str:
+    """Recording rows together failed (and rolled back, claims included): each alone, so one
+    bad row fails by itself; this job's own row's error goes to rq, which retries it."""
+    if len(jobs) == 1:
+        _record_failure(svc, item_id, exc, None)
+        raise exc
+    log.info("recording %s rows together failed (%s); one at a time", len(jobs), exc)
+    handler, outcome, error = HANDLERS[jobs[0].kind], "skipped", None
+    for job in jobs:
         try:
-            outcomes.append(_record_one(handler, job, result))
-        except Exception as exc:  # recorded on its row; the others go on
-            outcomes.append("failed")
-            error = error or (exc if job.id == item_id else None)
+            with svc.db.session() as session:
+                if not _claim(session, svc, [job.id]):
+                    continue
+                _record(session, handler, [job])
+            outcome = "done" if job.id == item_id else outcome
+        except Exception as failure:
+            _record_failure(svc, job.id, failure, None)
+            error = failure if job.id == item_id else error
     if error is not None:
-        raise error  # rq retries this row's job with backoff
-    return outcomes[0]
+        raise error
+    return outcome
 
 
-@dataclass(frozen=True)
-class _Failed:
-    error: Exception
-
-
-def _perform(handler: Handler, job: Job) -> Any:
-    if handler.perform is None:
-        return None
+def _perform_then_record(handler: Handler, job: Job) -> str:
+    """The claim is committed: the I/O with no transaction open, then the record."""
+    assert handler.perform is not None
     try:
-        return handler.perform(job)
+        result = handler.perform(job)
+        with job.services.db.session() as session:
+            if not _mark_done(session, [job]):
+                log.warning("outbox row %s: the lease ran out before the job ended", job.id)
+                return "lost"
+            handler.record(session, job, result)
+        return "done"
     except Exception as exc:
-        return _Failed(exc)
+        _record_failure(job.services, job.id, exc, job)
+        raise
 
 
 # --- claim ---------------------------------------------------------------------------------------
 
 
 def claim(svc: Services, item_id: int, *, now: datetime | None = None) -> list[Job]:
-    """Claim the row, and for a batching kind up to `batch` - 1 more pending rows of its kind,
-    in one short transaction. The row's job first; empty if the row is not to be had."""
+    """Claim the row in a transaction of its own; its job, or nothing if it is not to be had."""
+    with svc.db.session() as session:
+        return _claim(session, svc, [item_id], now=now)
+
+
+def _claim(
+    session: Session, svc: Services, ids: Sequence[int], *, now: datetime | None = None
+) -> list[Job]:
     now = now or utcnow()
     worker, lease = worker_name(), timedelta(seconds=svc.config.job_lease_seconds)
-    with svc.db.session() as session:
-        first = _claim(session, [item_id], worker, now, lease)
-        if not first:
-            return []
-        handler = HANDLERS.get(first[0].kind)
-        if handler is not None and handler.batch > 1 and handler.perform is None:
-            more = _more_of_kind(session, first[0].kind, now, handler.batch - 1, exclude=item_id)
-            first += _claim(session, more, worker, now, lease) if more else []
-    return [Job(row.id, row.kind, row.payload, row.claims, worker, lease, svc) for row in first]
+    free = _free(now)
+    where = [OutboxItem.id.in_(ids), free]
+    if session.get_bind().dialect.name == "postgresql":
+        # A row another transaction is claiming or recording right now is skipped, not waited
+        # for: that transaction will have it done (or rolled back, and rq retries).
+        locked = (
+            select(OutboxItem.id)
+            .where(OutboxItem.id.in_(ids), free)
+            .with_for_update(skip_locked=True)
+        )
+        where.append(OutboxItem.id.in_(locked.scalar_subquery()))
+    rows = session.execute(
+        update(OutboxItem)
+        .where(*where)
+        .values(
+            claimed_by=worker,
+            claimed_at=now,
+            lease_until=now + lease,
+            claims=OutboxItem.claims + 1,
+            progress_done=None,
+            progress_total=None,
+        )
+        .returning(OutboxItem.id, OutboxItem.kind, OutboxItem.payload, OutboxItem.claims)
+    )
+    jobs = [Job(row.id, row.kind, row.payload, row.claims, worker, lease, svc) for row in rows]
+    return sorted(jobs, key=lambda job: ids.index(job.id))
 
 
 def _free(now: datetime) -> Any:
@@ -118,32 +172,10 @@ def _free(now: datetime) -> Any:
     )
 
 
-def _claim(
-    session: Session, ids: Sequence[int], worker: str, now: datetime, lease: timedelta
-) -> list[Any]:
-    return list(
-        session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id.in_(ids), _free(now))
-            .values(
-                claimed_by=worker,
-                claimed_at=now,
-                lease_until=now + lease,
-                claims=OutboxItem.claims + 1,
-                progress_done=None,
-                progress_total=None,
-            )
-            .returning(OutboxItem.id, OutboxItem.kind, OutboxItem.payload, OutboxItem.claims)
-        )
-    )
-
-
-def _more_of_kind(
-    session: Session, kind: str, now: datetime, limit: int, *, exclude: int
-) -> list[int]:
+def _more_of_kind(session: Session, first: Job, limit: int) -> list[int]:
     query = (
         select(OutboxItem.id)
-        .where(OutboxItem.kind == kind, OutboxItem.id != exclude, _free(now))
+        .where(OutboxItem.kind == first.kind, OutboxItem.id != first.id, _free(utcnow()))
         .order_by(OutboxItem.id)
         .limit(limit)
     )
@@ -155,58 +187,38 @@ def _more_of_kind(
 # --- record --------------------------------------------------------------------------------------
 
 
-def _record_together(handler: Handler, jobs: list[Job], results: list[Any]) -> bool:
-    """Several rows of a batching kind in one transaction. False if any fails: then each is
-    recorded alone, so one bad row neither blocks nor fails the others."""
-    try:
-        with jobs[0].services.db.session() as session:
-            for job, result in zip(jobs, results, strict=True):
-                if _mark_done(session, job):
-                    handler.record(session, job, result)
-        return True
-    except Exception as exc:
-        log.info("recording %s rows together failed (%s); one at a time", len(jobs), exc)
-        return False
+def _record(session: Session, handler: Handler, jobs: list[Job]) -> None:
+    """Mark the rows done and write their effects, in the caller's transaction."""
+    held = _mark_done(session, jobs)
+    jobs = [job for job in jobs if job.id in held]
+    if handler.record_many is not None and len(jobs) > 1:
+        handler.record_many(session, jobs)
+    else:
+        for job in jobs:
+            handler.record(session, job, None)
 
 
-def _record_one(handler: Handler, job: Job, result: Any) -> str:
-    try:
-        if isinstance(result, _Failed):
-            raise result.error
-        with job.services.db.session() as session:
-            if not _mark_done(session, job):
-                log.warning("outbox row %s: the lease ran out before the job ended", job.id)
-                return "lost"
-            handler.record(session, job, result)
-        return "done"
-    except Exception as exc:
-        _record_failure(job, exc)
-        raise
-
-
-def _mark_done(session: Session, job: Job) -> bool:
-    """Mark the row done if this job still holds it (the UPDATE also locks it until commit)."""
-    now = utcnow()
-    result = session.execute(
+def _mark_done(session: Session, jobs: list[Job]) -> set[int]:
+    """Mark the rows done that these jobs still hold (the UPDATE also locks them until the
+    commit); their ids."""
+    marked = session.scalars(
         update(OutboxItem)
-        .where(job.held())
-        .values(
-            status="done",
-            done_at=now,
-            last_error=None,
-            claimed_by=None,
-            lease_until=None,
-        )
+        .where(or_(*(job.held() for job in jobs)))
+        .values(status="done", done_at=utcnow(), last_error=None, claimed_by=None, lease_until=None)
+        .returning(OutboxItem.id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return set(marked)
 
 
-def _record_failure(job: Job, exc: Exception) -> None:
-    log.warning("outbox row %s failed: %s", job.id, exc)
-    with job.services.db.session() as session:
+def _record_failure(svc: Services, item_id: int, exc: Exception, job: Job | None) -> None:
+    """One more attempt on the row, its error, the claim released; `failed` after
+    MAX_ATTEMPTS. `job`: the claim that failed, if it was committed (else the row is free)."""
+    log.warning("outbox row %s failed: %s", item_id, exc)
+    mine = job.held() if job is not None else and_(OutboxItem.id == item_id, _free(utcnow()))
+    with svc.db.session() as session:
         session.execute(
             update(OutboxItem)
-            .where(job.held())
+            .where(mine)
             .values(
                 attempts=OutboxItem.attempts + 1,
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
@@ -217,7 +229,7 @@ def _record_failure(job: Job, exc: Exception) -> None:
         session.execute(
             update(OutboxItem)
             .where(
-                OutboxItem.id == job.id,
+                OutboxItem.id == item_id,
                 OutboxItem.status == "pending",
                 OutboxItem.attempts >= MAX_ATTEMPTS,
             )

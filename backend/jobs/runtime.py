@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -124,9 +125,9 @@ def resolve(path: str) -> Callable[..., Any]:
 
 
 class AnjianWorker(SimpleWorker):
-    """An rq worker that runs each job in its own process, warm: no fork, no ORM or connection
-    set-up per job. A job killed with its worker leaves its outbox row claimed until the lease
-    runs out; then the row is taken back (see `outbox`), so nothing depends on a work horse."""
+    """An rq worker that runs every job in the worker process itself, warm: no fork, no ORM or
+    connection set-up per job. A job killed with its worker leaves its outbox row claimed until
+    the lease runs out; then the row is taken back (see `outbox`)."""
 
 
 def make_dispatcher(redis_url: str | None) -> Dispatcher:
@@ -166,6 +167,8 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
         raise RuntimeError("REDIS_URL is not set: without Redis, `anjian run` runs jobs itself")
     bind(services)
     configure_mappers()  # once, before the first job
+    # rq forks its scheduler: the child must never use (or close) the parent's connections.
+    os.register_at_fork(after_in_child=lambda: services.db.engine.dispose(close=False))
     if not burst:
         start_sweeper(services)
     worker = AnjianWorker([QUEUE], connection=redis_connection(url), serializer=JSONSerializer)

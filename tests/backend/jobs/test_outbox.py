@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 from redis import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -166,3 +167,45 @@ def _main() -> Any:
     from backend.cli import main
 
     return main
+
+
+def test_the_cli_lists_failed_rows_and_its_retry_is_audited_like_the_apis(
+    svc: Services, live_app: Flask
+) -> None:
+    item_id = _add(svc, "cli-retry")
+    dispatcher: RecordingDispatcher = svc.dispatcher  # type: ignore[assignment]
+    dispatcher.jobs.clear()
+    with svc.db.session() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status="failed", attempts=jobs.MAX_ATTEMPTS, last_error="RuntimeError: down")
+        )
+        operator = make_user(session, make_unit(session), Role.admin)
+        username = operator.username
+    on_this_app = ScriptInfo(create_app=lambda: live_app)  # the CLI over the test's app
+    listed = CliRunner().invoke(_main(), ["jobs", "failed"], obj=on_this_app)
+    assert listed.exit_code == 0, listed.output
+    assert (
+        f"{item_id}\t{TEST_KIND}\ttest:cli-retry\tattempts=8\tRuntimeError: down" in listed.output
+    )
+    retried = CliRunner().invoke(
+        _main(), ["jobs", "retry", str(item_id), "--as-user", username], obj=on_this_app
+    )
+    assert retried.exit_code == 0, retried.output
+    with svc.db.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "outbox.retry")).one()
+        assert (entry.actor_id, entry.entity_type, entry.entity_id) == (
+            operator.id,
+            "outbox",
+            str(item_id),
+        )
+        row = session.get(OutboxItem, item_id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("pending", 0)
+    assert dispatcher.run_all() == ["done"]  # delivered at the CLI's commit
+    again = CliRunner().invoke(
+        _main(), ["jobs", "retry", str(item_id), "--as-user", username], obj=on_this_app
+    )
+    assert again.exit_code != 0
+    assert "is not a failed row" in again.output

@@ -67,6 +67,36 @@ def test_running_the_job_again_adds_nothing(world: World) -> None:
     assert [h.number for h in _entries(world.session, inspection_id)] == [h.number for h in first]
 
 
+def test_several_inspections_at_once_make_the_same_entries_in_the_order_given(
+    world: World,
+) -> None:
+    """The worker's batches: entries of several approvals in one call, numbered in the order of
+    the call, each with its own inspection's data; again, nothing."""
+    one_by_one = world.approved()
+    submitted = [world.submit(), world.submit()]
+    for inspection in submitted:
+        assert world.review(inspection.id, inspection.approval()).status_code == 200
+    ids = [submitted[1].id, submitted[0].id]
+    made = entries.create_for_inspections(world.session, ids)
+    assert [h.inspection_id for h in made] == [ids[0], ids[0], ids[1], ids[1]]
+    numbers = [h.number for h in made]
+    assert numbers == sorted(numbers)
+    assert numbers[0] > one_by_one[-1].number
+    for inspection in submitted:
+        [major, general] = _entries(world.session, inspection.id)
+        assert {major.finding_id, general.finding_id} == {
+            inspection.major_finding,
+            inspection.general_finding,
+        }
+        like = one_by_one[[h.level for h in one_by_one].index(major.level)]
+        assert (major.rule, major.rule_label, major.source) == (
+            like.rule,
+            like.rule_label,
+            like.source,
+        )
+    assert entries.create_for_inspections(world.session, ids) == []
+
+
 def test_the_database_refuses_a_second_entry_for_a_finding(world: World) -> None:
     [major, _general] = world.approved()
     copy = {c.key: getattr(major, c.key) for c in Hazard.__table__.columns if c.key != "id"}

@@ -18,6 +18,9 @@ class Dispatcher(Protocol):
 
     def enqueue(self, func: str, *args: Any, job_id: str) -> None: ...
 
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Drop these jobs if they are still waiting (their work was done by another job)."""
+
     def check(self) -> None:
         """Raise if the workers cannot be reached (readiness)."""
 

@@ -294,6 +294,9 @@ class Holding:
     def check(self) -> None:
         """Nothing to reach."""
 
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Nothing runs here."""
+
 
 # --- approvals -----------------------------------------------------------------------------------
 

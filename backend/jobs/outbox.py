@@ -71,7 +71,9 @@ def run(item_id: int) -> str:
                     jobs += _claim(session, svc, more) if more else []
                 recording = jobs
                 _record(session, handler, jobs)
-                return "done"
+        if recording:
+            _withdraw(svc, recording[1:])
+            return "done"
     except Exception as exc:
         if not recording:
             raise  # the claim itself failed (the database is down): rq retries
@@ -81,6 +83,18 @@ def run(item_id: int) -> str:
         _record_failure(svc, item_id, error, jobs[0])
         raise error
     return _perform_then_record(handler, jobs[0])
+
+
+def _withdraw(svc: Services, done: list[Job]) -> None:
+    """The rows done in another row's batch still have their own jobs waiting: drop those that
+    have not started, so no worker spends a job on finding the row done. (Their first delivery's
+    id, or the sweeper's; a job not found is simply not dropped.)"""
+    if not done:
+        return
+    try:
+        svc.dispatcher.withdraw([job_id(job.id, job.claim - 1) for job in done])
+    except Exception as exc:  # Redis away: the jobs run and skip
+        log.info("could not withdraw %s jobs: %s", len(done), exc)
 
 
 def _one_at_a_time(svc: Services, item_id: int, jobs: list[Job], exc: Exception) -> str:

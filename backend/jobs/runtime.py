@@ -60,6 +60,15 @@ class RqDispatcher:
     def check(self) -> None:
         self.queue.connection.ping()
 
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Delete jobs still waiting in the queue; one a worker has started is left alone (it
+        finds its row done and skips it)."""
+        for job in Job.fetch_many(
+            job_ids, connection=self.queue.connection, serializer=JSONSerializer
+        ):
+            if job is not None and job.get_status(refresh=False) is JobStatus.QUEUED:
+                job.delete()
+
     def enqueue(self, func: str, *args: Any, job_id: str) -> None:
         """Queue once: the same job id waiting or running is not queued again; a finished or
         failed one is replaced, so the work can be asked for again later."""
@@ -104,6 +113,9 @@ class InProcessDispatcher:
 
     def check(self) -> None:
         """Nothing to reach: the jobs run in this process."""
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Jobs already queued here run and skip their done rows: cheap in-process."""
 
     def join(self) -> None:
         self._queue.join()

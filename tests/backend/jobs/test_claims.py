@@ -230,7 +230,10 @@ def test_a_batching_kind_takes_several_rows_in_one_job(
 ) -> None:
     _handle(monkeypatch, Handler(record=_audit, batch=10))
     ids = [_add(svc, f"batch-{n}") for n in range(3)]
+    dispatcher: RecordingDispatcher = svc.dispatcher  # type: ignore[assignment]
+    assert [job_id for _f, _a, job_id in dispatcher.jobs] == [jobs.job_id(i) for i in ids]
     assert jobs.run(ids[0]) == "done"
+    assert [job_id for _f, _a, job_id in dispatcher.jobs] == [jobs.job_id(ids[0])]  # withdrawn
     assert [jobs.run(item_id) for item_id in ids[1:]] == ["skipped", "skipped"]
     assert {_row(svc, item_id).status for item_id in ids} == {"done"}
     assert all(len(_effects(svc, f"batch-{n}")) == 1 for n in range(3))

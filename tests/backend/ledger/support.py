@@ -54,6 +54,9 @@ class RecordingDispatcher:
     def check(self) -> None:
         """Always reachable."""
 
+    def withdraw(self, job_ids: list[str]) -> None:
+        self.jobs = [job for job in self.jobs if job[2] not in job_ids]
+
     def run_all(self) -> list[str]:
         results = []
         while self.jobs:

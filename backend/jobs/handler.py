@@ -54,12 +54,12 @@ class Job:
 
     def progress(self, done: int, total: int) -> bool:
         """Note how far the job has got, and renew the lease. False if the claim was lost (the
-        lease ran out and another worker took the row): the job should stop."""
+        lease ran out and another job took the row): this job should stop."""
         now = utcnow()
         with self.services.db.session() as session:
             result = session.execute(
                 update(OutboxItem)
-                .where(self.held(), OutboxItem.lease_until >= now)
+                .where(self.held())
                 .values(progress_done=done, progress_total=total, lease_until=now + self.lease)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -39,7 +39,8 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese text as UTF-8
     faults.arm(config.fault)
-    app.extensions["anjian"] = build_services(config, Database(config.database_url))
+    dispatcher = runtime.make_dispatcher(config.redis_url)
+    app.extensions["anjian"] = build_services(config, Database(config.database_url), dispatcher)
     runtime.bind(app.extensions["anjian"])  # jobs run in this process when there is no Redis
 
     from .api import register_api

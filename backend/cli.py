@@ -22,7 +22,7 @@ from backend.models import Role, Unit, User
 
 from . import migrate
 from .jobs import runtime
-from .services import checklists, demo, organisation
+from .services import checklists, demo, operations, organisation
 
 
 def _create_app() -> Flask:
@@ -192,9 +192,8 @@ def jobs() -> None:
 @with_appcontext
 def jobs_failed() -> None:
     """List outbox rows that kept failing, with their last error."""
-    from .jobs import outbox
-
-    rows = outbox.failed(services(current_app))
+    with services(current_app).db.session() as session:
+        rows = operations.failed_jobs(session)
     for row in rows:
         click.echo(f"{row.id}\t{row.kind}\t{row.key}\tattempts={row.attempts}\t{row.last_error}")
     click.echo(f"{len(rows)} failed.")
@@ -202,13 +201,22 @@ def jobs_failed() -> None:
 
 @jobs.command("retry")
 @click.argument("item_id", type=int)
+@click.option(
+    "--as-user",
+    "username",
+    default="admin",
+    show_default=True,
+    help="Recorded in the audit log as who retried it.",
+)
 @with_appcontext
-def jobs_retry(item_id: int) -> None:
-    """Put a failed outbox row back in the queue."""
-    from .jobs import outbox
-
-    if not outbox.retry(services(current_app), item_id):
-        raise click.ClickException(f"Outbox row {item_id} is not a failed row.")
+def jobs_retry(item_id: int, username: str) -> None:
+    """Put a failed outbox row back in the queue (audited, as the admin API's retry)."""
+    with services(current_app).db.session() as session:
+        actor = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if actor is None:
+            raise click.ClickException(f"No user {username!r}; pass --as-user.")
+        if not operations.retry_job(session, actor, item_id):
+            raise click.ClickException(f"Outbox row {item_id} is not a failed row.")
     click.echo(f"Outbox row {item_id} queued again.")
 
 

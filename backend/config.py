@@ -40,6 +40,7 @@ class Config:
     photo_time_tolerance_seconds: int = 6 * 3600
     media_gc_age_seconds: int = 7 * 24 * 3600
     fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
+    job_lease_seconds: int = 300
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -82,6 +83,7 @@ class Config:
             photo_time_tolerance_seconds=_int(env, "ANJIAN_PHOTO_TIME_TOLERANCE", 6 * 3600),
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
             fault=_fault(env, mode),
+            job_lease_seconds=_int(env, "ANJIAN_JOB_LEASE", 300),
         )
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Protocol
 
 from media.store import ObjectStore, S3Store, store_from_settings
 
 from .config import Config
 from .db import Database
-from .jobs.runtime import Dispatcher, make_dispatcher
 from .services.auth import LoginPolicy
+
+
+class Dispatcher(Protocol):
+    """Hands jobs to workers (`backend.jobs.runtime` has rq's and the in-process one)."""
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None: ...
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Drop these jobs if they are still waiting (their work was done by another job)."""
+
+    def check(self) -> None:
+        """Raise if the workers cannot be reached (readiness)."""
 
 
 @dataclass
@@ -22,12 +34,12 @@ class Services:
     dispatcher: Dispatcher
 
 
-def build_services(config: Config, db: Database) -> Services:
+def build_services(config: Config, db: Database, dispatcher: Dispatcher) -> Services:
     return Services(
         config=config,
         db=db,
         store=store_from_settings(config.s3, local_root=config.media_dir),
-        dispatcher=make_dispatcher(config.redis_url),
+        dispatcher=dispatcher,
         login_policy=LoginPolicy(
             secret_key=config.secret_key,
             token_ttl=timedelta(seconds=config.token_ttl_seconds),

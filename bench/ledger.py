@@ -4,8 +4,8 @@ On a fresh PostgreSQL database (created here, dropped at the end) and a Redis da
 own (flushed), with WORKERS real ``anjian worker`` processes running:
 
 * rq: ROUNDTRIPS empty jobs (``os.getpid``) enqueued one at a time on the workers' queue, each
-  timed from enqueue to its result being readable: the bare cost of one rq job here (a work
-  horse is forked per job).
+  timed from enqueue to its result being readable: the bare cost of one rq job here; then as
+  many enqueued at once, timed until the last result: the empty-job rate of these workers.
 * approve: INSPECTIONS submitted inspections with 3 findings each (one major by 第十三条（一）,
   two general), pushed first through the tablet protocol, then approved one after another (or
   RATE a second) by a supervisor through POST /api/v1/inspections/{id}/review of the real app
@@ -15,10 +15,15 @@ own (flushed), with WORKERS real ``anjian worker`` processes running:
   POLL seconds) notes when each inspection's entries are first visible to another
   transaction; approval → visible is measured from the end of the approval request.
 
+* drain: BACKLOG more inspections approved while their outbox rows are held back (the app's
+  dispatcher keeps them), then all handed to rq at once; timed until every entry is visible:
+  the rate the workers turn a backlog into entries, beside the empty-job rate.
+
 At the end the run checks that every confirmed finding has exactly one entry and every outbox
 row is done.
 
-    .venv/bin/python -m bench.ledger [--inspections 1000 --workers 2 --roundtrips 200 --rate 0]
+    .venv/bin/python -m bench.ledger [--inspections 1000 --workers 2 --roundtrips 200 --rate 0
+                                      --backlog 300]
 
 (`-m` from the repository root: run as a script, bench/ would shadow the `media` package.)
 
@@ -52,6 +57,7 @@ from sqlalchemy.orm import Session
 import checklists
 from backend import migrate
 from backend.db import make_engine
+from backend.jobs import outbox as outbox_jobs
 from backend.jobs.runtime import QUEUE
 from backend.models import ChecklistVersion, FindingConfirmation, Hazard, OutboxItem, Role, UnitKind
 from backend.services import checklists as checklist_service
@@ -76,6 +82,8 @@ class Run:
     visible_ms: list[float] = field(default_factory=list)
     approvals_s: float = 0.0
     all_visible_s: float = 0.0
+    empty_jobs_s: float = 0.0  # empty rq jobs a second, enqueued at once
+    drain_s: float = 0.0  # the backlog's entries, from hand-over to all visible
 
 
 # --- the database and the people -----------------------------------------------------------------
@@ -262,6 +270,34 @@ def rq_roundtrips(count: int) -> list[float]:
     return times
 
 
+def rq_rate(count: int) -> float:
+    """Empty jobs a second: `count` enqueued at once, until the last result is readable."""
+    queue = Workers.queue()
+    tag = uuid.uuid4().hex[:6]
+    started = time.perf_counter()
+    jobs = [queue.enqueue("os.getpid", job_id=f"bench-burst-{tag}-{n}") for n in range(count)]
+    for job in jobs:
+        if job.latest_result(timeout=60) is None:
+            sys.exit("an empty rq job did not finish in 60 s")
+    return count / (time.perf_counter() - started)
+
+
+class Holding:
+    """A dispatcher that keeps what it is given: the backlog, handed to rq later at once."""
+
+    def __init__(self) -> None:
+        self.held: list[int] = []
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+        self.held.append(args[0])
+
+    def check(self) -> None:
+        """Nothing to reach."""
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Nothing runs here."""
+
+
 # --- approvals -----------------------------------------------------------------------------------
 
 
@@ -306,14 +342,7 @@ def approve_all(
     for n, args in enumerate(made):
         if rate:  # one approval every 1/rate seconds, as supervisors would send them
             time.sleep(max(0.0, started + n / rate - time.perf_counter()))
-        body = {
-            "decision": "approve",
-            "findings": [
-                {"id": args["findings"][0]["id"], "level": "major"},
-                {"id": args["findings"][1]["id"], "level": "general"},
-                {"id": args["findings"][2]["id"], "level": "general"},
-            ],
-        }
+        body = approve_body(args)
         t0 = time.perf_counter()
         reply = client.post(f"/api/v1/inspections/{args['id']}/review", headers=headers, json=body)
         t1 = time.perf_counter()
@@ -332,6 +361,46 @@ def approve_all(
         time.sleep(0.05)
     run.all_visible_s = time.perf_counter() - started
     run.visible_ms = [v * 1000 for v in poller.visible.values()]
+
+
+def approve_body(args: dict[str, Any]) -> dict[str, Any]:
+    levels = ("major", "general", "general")
+    return {
+        "decision": "approve",
+        "findings": [
+            {"id": finding["id"], "level": level}
+            for finding, level in zip(args["findings"], levels, strict=True)
+        ],
+    }
+
+
+def drain(client: FlaskClient, engine: Engine, backlog: list[dict[str, Any]], run: Run) -> None:
+    """Approve the backlog with its outbox rows held back, hand them all to rq, and time until
+    every entry is visible."""
+    svc = client.application.extensions["anjian"]
+    real, holding = svc.dispatcher, Holding()
+    svc.dispatcher = holding
+    headers = login(client, "bench_supervisor")
+    for args in backlog:
+        reply = client.post(
+            f"/api/v1/inspections/{args['id']}/review", headers=headers, json=approve_body(args)
+        )
+        if reply.status_code != 200:
+            sys.exit(f"approval failed: {reply.status_code} {reply.json}")
+    svc.dispatcher = real
+    with Session(engine) as session:
+        before = session.scalar(select(func.count()).select_from(Hazard)) or 0
+    target = before + 3 * len(backlog)
+    started = time.perf_counter()
+    outbox_jobs.enqueue(svc, holding.held)
+    deadline = time.monotonic() + WAIT
+    with engine.connect() as conn:
+        while (conn.scalar(select(func.count()).select_from(Hazard)) or 0) < target:
+            conn.rollback()
+            if time.monotonic() > deadline:
+                sys.exit("the backlog never reached the ledger")
+            time.sleep(POLL)
+    run.drain_s = time.perf_counter() - started
 
 
 def check(engine: Engine, inspections: int) -> str:
@@ -370,6 +439,7 @@ def main() -> None:
     parser.add_argument("--inspections", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--roundtrips", type=int, default=200)
+    parser.add_argument("--backlog", type=int, default=300, help="inspections in the drain")
     parser.add_argument(
         "--rate",
         type=float,
@@ -384,17 +454,21 @@ def main() -> None:
         enterprise_id = prepare(engine)
         app = make_app(url, Path(tmp), REDIS_URL=REDIS_URL)
         client = app.test_client()
-        made = submit_all(client, engine, enterprise_id, args.inspections)
+        made = submit_all(client, engine, enterprise_id, args.inspections + args.backlog)
         workers = Workers(url, Path(tmp), args.workers)
         poller = Poller(engine)
         try:
             run.rq_ms = rq_roundtrips(args.roundtrips)
+            run.empty_jobs_s = rq_rate(args.roundtrips)
             poller.start()
-            approve_all(client, made, poller, run, args.rate)
+            approve_all(client, made[: args.inspections], poller, run, args.rate)
+            poller.done.set()
+            if args.backlog:
+                drain(client, engine, made[args.inspections :], run)
         finally:
             poller.done.set()
             workers.stop()
-        verdict = check(engine, args.inspections)
+        verdict = check(engine, args.inspections + args.backlog)
         app.extensions["anjian"].db.dispose()
         engine.dispose()
     Redis.from_url(REDIS_URL).flushdb()
@@ -411,6 +485,13 @@ def main() -> None:
         f"({args.inspections / run.approvals_s:.0f}/s); all entries visible after "
         f"{run.all_visible_s:.1f} s ({args.inspections * 3 / run.all_visible_s:.0f} entries/s)"
     )
+    if args.backlog:
+        print(
+            f"drain: {args.backlog} approvals' rows handed over at once, {args.backlog * 3} "
+            f"entries in {run.drain_s:.2f} s = {args.backlog * 3 / run.drain_s:.0f} entries/s "
+            f"({args.backlog / run.drain_s:.0f} outbox rows/s); empty rq jobs enqueued at once: "
+            f"{run.empty_jobs_s:.0f} jobs/s"
+        )
     print(verdict)
 
 

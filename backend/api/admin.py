@@ -9,11 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.errors import PermissionDenied
-from backend.jobs import outbox as outbox_jobs
 from backend.models import Role, User
 from backend.services import operations
 
-from .context import after_commit, current_user, db, login_required, services
+from .context import current_user, db, login_required
 
 blp = Blueprint(
     "admin",
@@ -72,5 +71,4 @@ class Retry(MethodView):
                 f"Outbox row {item_id} is not a failed row: it is pending, done or unknown. "
                 "GET /api/v1/admin/jobs/failed lists the failed ones."
             )
-        after_commit(lambda: outbox_jobs.enqueue(services(), [item_id]))
         return {"id": item_id, "status": "pending"}

@@ -14,8 +14,6 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from backend.jobs import redis_connection
-
 from .context import db, services
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ def _redis() -> dict[str, Any]:
     url = services().config.redis_url
     if url is None:
         return {"skipped": "REDIS_URL is not set; jobs run in-process"}
-    redis_connection(url, timeout=2).ping()
+    services().dispatcher.check()
     return {}
 
 

@@ -9,12 +9,11 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.jobs import outbox as outbox_jobs
 from backend.models import DECISIONS, InspectionStatus
 from backend.services import review, review_queue
 from sync.inspections import KINDS
 
-from .context import after_commit, current_user, db, login_required, services
+from .context import current_user, db, login_required
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(
@@ -198,8 +197,6 @@ class Review(MethodView):
         """Approve, return or reject a submitted inspection (a supervisor of its unit)"""
         decided = review.decide(db(), current_user(), inspection_id, **args)
         ids = decided.outbox_ids
-        if ids:
-            after_commit(lambda: outbox_jobs.enqueue(services(), ids))
         return {
             "id": decided.inspection.id,
             "status": decided.inspection.status.value,

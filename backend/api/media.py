@@ -11,7 +11,6 @@ from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from backend.jobs import outbox as outbox_jobs
 from backend.services.media import Limits, access, uploads
 from backend.services.media.uploads import Accepted
 from media import ACCEPTED_CONTENT_TYPES
@@ -113,10 +112,7 @@ def _end_reads() -> None:
 
 
 def _accepted(accepted: Accepted) -> Accepted:
-    store, ids, keys = services().store, accepted.outbox_ids, accepted.discard
-    if ids:
-        # The upload wrote them with enqueued_at set: no transaction per row after the commit.
-        after_commit(lambda: outbox_jobs.enqueue(services(), ids, marked=True))
+    store, keys = services().store, accepted.discard
     if keys:
         after_commit(uploads.discard(store, keys))
     return accepted

@@ -7,21 +7,31 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.services.media import ARRIVED, DERIVATIVES, derivatives, records
+from backend.services.media import derivatives, records
 
-from .outbox import handler
-from .runtime import services
-
-
-@handler(DERIVATIVES)
-def make_derivatives(session: Session, payload: dict[str, Any]) -> None:
-    """Thumbnail and display copy of one stored photo; a re-run after a crash writes the same
-    bytes again and marks the row once."""
-    svc = services()
-    derivatives.make(session, svc.store, payload["id"], max_pixels=svc.config.photo_max_pixels)
+from .handler import Handler, Job
 
 
-@handler(ARRIVED)
-def photo_arrived(session: Session, payload: dict[str, Any]) -> None:
+def _make(job: Job) -> derivatives.Made | None:
+    """Read the original and store its thumbnail and display copy, with no transaction open;
+    None if there is nothing to do. A re-run after a crash writes the same bytes again."""
+    with job.session() as session:
+        todo = derivatives.todo(session, job.payload["id"])
+    if todo is None:
+        return None
+    svc = job.services
+    return derivatives.make(svc.store, todo, max_pixels=svc.config.photo_max_pixels)
+
+
+def _mark(session: Session, job: Job, made: derivatives.Made | None) -> None:
+    if made is not None:
+        derivatives.record(session, job.payload["id"], made)
+
+
+def _photo_arrived(session: Session, job: Job, _result: Any) -> None:
     """A unit uploaded a photo: its inspections that were waiting for it stop waiting."""
-    records.arrived(session, payload["sha256"], uuid.UUID(payload["unit_id"]))
+    records.arrived(session, job.payload["sha256"], uuid.UUID(job.payload["unit_id"]))
+
+
+MAKE_DERIVATIVES = Handler(perform=_make, record=_mark)
+PHOTO_ARRIVED = Handler(record=_photo_arrived)

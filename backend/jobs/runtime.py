@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from rq import Queue, Retry, Worker
+from rq import Queue, Retry, SimpleWorker
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
+
+from backend.extensions import Dispatcher
 
 from . import redis_connection
 
@@ -31,9 +34,13 @@ _services: Services | None = None
 
 
 def bind(services: Services) -> None:
-    """Give jobs in this process their database, store and config."""
+    """Give jobs in this process their database, store and config, and deliver the outbox rows
+    of every session in this process at its commit (`delivery`)."""
     global _services
     _services = services
+    from . import delivery
+
+    delivery.install()
 
 
 def services() -> Services:
@@ -42,13 +49,25 @@ def services() -> Services:
     return _services
 
 
-class Dispatcher(Protocol):
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None: ...
+def bound() -> Services | None:
+    return _services
 
 
 class RqDispatcher:
     def __init__(self, url: str) -> None:
         self.queue = Queue(QUEUE, connection=redis_connection(url), serializer=JSONSerializer)
+
+    def check(self) -> None:
+        self.queue.connection.ping()
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Delete jobs still waiting in the queue; one a worker has started is left alone (it
+        finds its row done and skips it)."""
+        for job in Job.fetch_many(
+            job_ids, connection=self.queue.connection, serializer=JSONSerializer
+        ):
+            if job is not None and job.get_status(refresh=False) is JobStatus.QUEUED:
+                job.delete()
 
     def enqueue(self, func: str, *args: Any, job_id: str) -> None:
         """Queue once: the same job id waiting or running is not queued again; a finished or
@@ -92,6 +111,12 @@ class InProcessDispatcher:
                 self._thread.start()
         self._queue.put((func, args, job_id))
 
+    def check(self) -> None:
+        """Nothing to reach: the jobs run in this process."""
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Jobs already queued here run and skip their done rows: cheap in-process."""
+
     def join(self) -> None:
         self._queue.join()
 
@@ -111,12 +136,10 @@ def resolve(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
-class AnjianWorker(Worker):
-    """An rq worker that never hands its parent's database connections to a forked child."""
-
-    def fork_work_horse(self, job: Job, queue: Queue) -> None:
-        services().db.engine.dispose(close=False)
-        super().fork_work_horse(job, queue)
+class AnjianWorker(SimpleWorker):
+    """An rq worker that runs every job in the worker process itself, warm: no fork, no ORM or
+    connection set-up per job. A job killed with its worker leaves its outbox row claimed until
+    the lease runs out; then the row is taken back (see `outbox`)."""
 
 
 def make_dispatcher(redis_url: str | None) -> Dispatcher:
@@ -155,9 +178,13 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
     if not url:
         raise RuntimeError("REDIS_URL is not set: without Redis, `anjian run` runs jobs itself")
     bind(services)
-    # Configure the ORM once in the parent, so no forked job redoes it (about 30 ms a job).
-    configure_mappers()
+    configure_mappers()  # once, before the first job
+    # rq forks its scheduler: the child must never use (or close) the parent's connections.
+    os.register_at_fork(after_in_child=lambda: services.db.engine.dispose(close=False))
     if not burst:
         start_sweeper(services)
     worker = AnjianWorker([QUEUE], connection=redis_connection(url), serializer=JSONSerializer)
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True))
+    finally:
+        services.db.dispose()  # the jobs' connections, opened in this process

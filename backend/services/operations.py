@@ -1,7 +1,6 @@
-"""Operations over the outbox for the admin API, in the request's own session.
+"""Operations over the outbox, for the admin API and the CLI alike, in the caller's session.
 
-(`backend.jobs.outbox.failed`/`retry` open sessions of their own, which suits the CLI; inside a
-request a second session would wait on SQLite for the write lock the request already holds.)
+A retried row is delivered at the commit (`outbox.created`), like any new row.
 """
 
 from __future__ import annotations
@@ -10,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict
-from backend.models import OutboxItem, User
+from backend.models import OutboxItem, User, utcnow
 
-from . import audit
+from . import audit, outbox
 
 
 class NotAFailedJob(Conflict):
@@ -31,15 +30,18 @@ def failed_jobs(session: Session, *, limit: int = 500) -> list[OutboxItem]:
 
 
 def retry_job(session: Session, actor: User, item_id: int) -> bool:
-    """Make a failed row pending again (enqueue it after the commit); False if it was not
-    failed."""
+    """Make a failed row pending again, audited, and delivered after the commit; False if it
+    was not failed."""
     result = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == item_id, OutboxItem.status == "failed")
-        .values(status="pending", attempts=0, enqueued_at=None)
+        .values(
+            status="pending", attempts=0, enqueued_at=utcnow(), claimed_by=None, lease_until=None
+        )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
+    outbox.created(session, item_id)
     audit.record(
         session, actor=actor, action="outbox.retry", entity_type="outbox", entity_id=item_id
     )

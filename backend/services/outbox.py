@@ -1,26 +1,67 @@
-"""Recording work that must happen, in the same transaction as its cause."""
+"""Recording work that must happen, in the same transaction as its cause.
+
+A service records a row with `add` (or `created` for a row it built itself) and returns; it never
+enqueues. The rows a session created wait in `session.info` until that session commits, and the
+one commit point hands them to the dispatcher (`backend.jobs.delivery`): a request's end, a job's
+record transaction, a CLI command's unit of work.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.models import OutboxItem
+from backend.models import OutboxItem, utcnow
+
+NEW_ROWS = "anjian.outbox.new"  # session.info key: ids to deliver once the session commits
 
 
-def add(session: Session, kind: str, key: str, payload: dict[str, Any]) -> OutboxItem:
-    """Record the work once: asking again with the same key returns the existing row."""
-    existing = session.scalars(select(OutboxItem).where(OutboxItem.key == key)).one_or_none()
-    if existing is not None:
-        return existing
-    item = OutboxItem(kind=kind, key=key, payload=payload)
-    try:
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:  # another transaction recorded the same work first
-        return session.scalars(select(OutboxItem).where(OutboxItem.key == key)).one()
-    return item
+class JobKind(StrEnum):
+    """Every kind of outbox work, named once. Services name the kind they record with these;
+    `backend.jobs.table.HANDLERS` says what each one does."""
+
+    ledger_entries = "ledger.create_entries"
+    media_derivatives = "media.derivatives"
+    media_arrived = "media.arrived"
+
+
+def add(session: Session, kind: JobKind, key: str, payload: dict[str, Any]) -> int:
+    """Record the work once, in one statement: asking again with the same key (here or in a
+    transaction racing this one) leaves the first row alone. The row's id either way."""
+    values = {
+        "kind": str(kind),
+        "key": key,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "claims": 0,
+        "created_at": utcnow(),
+        "enqueued_at": utcnow(),  # handed over right after the commit (see created)
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.scalar(
+        dialect.insert(OutboxItem)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxItem.id)
+    )
+    if inserted is None:  # recorded before: no new work to deliver
+        return session.scalars(select(OutboxItem.id).where(OutboxItem.key == key)).one()
+    created(session, inserted)
+    return inserted
+
+
+def created(session: Session, *item_ids: int) -> None:
+    """Deliver these rows when the session commits. Rows are written with `enqueued_at` set:
+    should the process die between the commit and the hand-over, the sweeper delivers them
+    after `STUCK_AFTER`."""
+    session.info.setdefault(NEW_ROWS, []).extend(item_ids)
+
+
+def take_created(session: Session) -> list[int]:
+    """The rows waiting for this session's commit, forgotten here (a commit or rollback)."""
+    return list(session.info.pop(NEW_ROWS, []))

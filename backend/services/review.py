@@ -40,7 +40,6 @@ from . import audit, changelog, outbox, scope
 from . import inspections as stored
 from .ledger import states
 
-LEDGER_JOB = "ledger.create_entries"
 OUTCOME = {
     "approve": InspectionStatus.approved,
     "return": InspectionStatus.returned,
@@ -105,7 +104,7 @@ class DeadlineMissing(InvalidInput, ReviewError):
 class Decided:
     review: InspectionReview
     inspection: Inspection
-    outbox_ids: list[int]  # enqueue these after the commit
+    outbox_ids: list[int]  # delivered by the commit point, after the commit
 
 
 def decide(
@@ -330,13 +329,13 @@ def _ledger_work(
 ) -> list[int]:
     if not confirmations:
         return []
-    item = outbox.add(
+    item_id = outbox.add(
         session,
-        LEDGER_JOB,
+        outbox.JobKind.ledger_entries,
         f"ledger:{inspection.id}",
         {"inspection_id": str(inspection.id), "review_id": review.id},
     )
-    return [item.id]
+    return [item_id]
 
 
 def review_summary(review: InspectionReview) -> dict[str, Any]:

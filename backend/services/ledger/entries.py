@@ -218,3 +218,128 @@ def _created_data(entry: Hazard) -> dict[str, Any]:
         "deadline": entry.deadline,
         "source": entry.source.value,
     }
+
+
+def create_for_inspections(session: Session, inspection_ids: list[uuid.UUID]) -> list[Hazard]:
+    """`create_for_inspection` for several approved inspections at once, in a number of
+    statements that does not grow with them (the worker's batches); numbers are drawn in the
+    order given. Any one not approved fails them all (the worker then does them one by one)."""
+    inspections = _approved_all(session, inspection_ids)
+    reviews = _approvals(session, inspection_ids)
+    todo = _without_entries(session, _confirmed_all(session, inspection_ids))
+    if not todo:
+        return []
+    photos: dict[uuid.UUID, list[InspectionPhoto]] = {i: [] for i in inspection_ids}
+    for photo in session.scalars(
+        select(InspectionPhoto)
+        .where(InspectionPhoto.inspection_id.in_(inspection_ids))
+        .order_by(InspectionPhoto.sha256)
+    ):
+        photos[photo.inspection_id].append(photo)
+    rules: dict[tuple[str, str], dict[str, str]] = {}
+    sources = {}
+    for inspection_id in dict.fromkeys(item.finding.inspection_id for item in todo):
+        inspection = inspections[inspection_id]
+        pinned = (inspection.checklist_code, inspection.checklist_version)
+        if pinned not in rules:
+            rules[pinned] = rule_labels(session, inspection)
+        sources[inspection_id] = _source_of(
+            session, inspection, reviews[inspection_id], photos[inspection_id], rules[pinned]
+        )
+    return _create(session, [(sources[item.finding.inspection_id], item) for item in todo])
+
+
+def _approved_all(session: Session, inspection_ids: list[uuid.UUID]) -> dict[uuid.UUID, Inspection]:
+    found = {
+        i.id: i
+        for i in session.scalars(select(Inspection).where(Inspection.id.in_(inspection_ids)))
+    }
+    for inspection_id in inspection_ids:
+        inspection = found.get(inspection_id)
+        if inspection is None or inspection.status is not InspectionStatus.approved:
+            raise NotApproved(f"inspection {inspection_id} is not approved; no ledger entries")
+    return found
+
+
+def _approvals(
+    session: Session, inspection_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, InspectionReview]:
+    latest: dict[uuid.UUID, InspectionReview] = {}
+    for review in session.scalars(
+        select(InspectionReview)
+        .where(
+            InspectionReview.inspection_id.in_(inspection_ids),
+            InspectionReview.decision == "approve",
+        )
+        .order_by(InspectionReview.id)
+    ):
+        latest[review.inspection_id] = review  # the last approval, as `_approval` takes
+    return latest
+
+
+def _confirmed_all(session: Session, inspection_ids: list[uuid.UUID]) -> list[Confirmed]:
+    order = {inspection_id: n for n, inspection_id in enumerate(inspection_ids)}
+    rows = session.execute(
+        select(Finding, FindingConfirmation)
+        .join(FindingConfirmation, FindingConfirmation.finding_id == Finding.id)
+        .where(Finding.inspection_id.in_(inspection_ids))
+    )
+    confirmed = [Confirmed(finding, confirmation) for finding, confirmation in rows]
+    return sorted(confirmed, key=lambda c: (order[c.finding.inspection_id], c.finding.position))
+
+
+def _source_of(
+    session: Session,
+    inspection: Inspection,
+    review: InspectionReview,
+    photos: list[InspectionPhoto],
+    rules: dict[str, str],
+) -> _Source:
+    """As `_Source.load`, with the photos and rule labels already read (units and enterprises
+    come from the session's identity map after the first)."""
+    unit = session.get_one(Unit, inspection.unit_id)
+    enterprise = session.get_one(Enterprise, inspection.enterprise_id)
+    return _Source(
+        inspection=inspection,
+        review=review,
+        district=numbering.district_of(unit),
+        year=states.local_date(review.reviewed_at).year,
+        sector=enterprise.sector,
+        photos=photos,
+        rules=rules,
+    )
+
+
+def _create(session: Session, todo: list[tuple[_Source, Confirmed]]) -> list[Hazard]:
+    """Draw the numbers (one counter update per district and year), insert every entry in one
+    statement, and their history, each with its reviewer."""
+    groups: dict[tuple[uuid.UUID, int], int] = {}
+    for source, _item in todo:
+        groups[source.district, source.year] = groups.get((source.district, source.year), 0) + 1
+    numbers = {
+        key: iter(numbering.allocate(session, key[0], key[1], count))
+        for key, count in groups.items()
+    }
+    now = utcnow()
+    rows = [
+        {
+            **source.values(item),
+            "number": next(numbers[source.district, source.year]),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for source, item in todo
+    ]
+    created = _insert(session, rows)
+    reviewers = {source.inspection.id: source.review.reviewer_id for source, _item in todo}
+    by_reviewer: dict[uuid.UUID, list[Hazard]] = {}
+    for entry in created:
+        by_reviewer.setdefault(reviewers[entry.inspection_id], []).append(entry)
+    for reviewer_id, made in by_reviewer.items():
+        history.record_many(
+            session,
+            [(entry, "created", None, None, _created_data(entry)) for entry in made],
+            actor=session.get(User, reviewer_id),
+            now=now,
+        )
+    return created

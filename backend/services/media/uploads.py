@@ -55,8 +55,8 @@ _STORING = ThreadPoolExecutor(max_workers=16, thread_name_prefix="anjian-store")
 # Decodes uploads in full while the request thread reads the database. The check is pure CPU,
 # so more checks at once than cores would only take turns.
 _CHECKING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="anjian-check")
-DERIVATIVES = "media.derivatives"
-ARRIVED = "media.arrived"
+DERIVATIVES = outbox.JobKind.media_derivatives
+ARRIVED = outbox.JobKind.media_arrived
 DIRECT_UPLOAD_SECONDS = 3600
 # Clocks of API and worker machines differ a little; an upload is treated as racing a
 # collection that finished up to this long before it began.
@@ -278,7 +278,8 @@ def _record(
     """Write what the upload changes in few statements: the new row, then the unit's claim
     with the derivatives' outbox row (one flush), then an arrival job if records wait."""
     row, created = standing.live, standing.live is None
-    pending: list[OutboxItem] = []
+    pending: list[int] = []  # outbox rows this upload made, delivered at the commit
+    derive: OutboxItem | None = None
     if row is None:
         if standing.going is not None:  # its objects may be gone already; its claims go too
             session.execute(delete(MediaObject).where(MediaObject.id == standing.going.id))
@@ -290,15 +291,14 @@ def _record(
         row = _new_row(session, user, photo)
         session.flush()  # the id; claims refer to the row, and the unit of work cannot tell
         # A new generation's id was never used before (see MediaObject), so no outbox row can
-        # have this key yet: no need for outbox.add's look-up and savepoint.
+        # have this key yet: it is flushed with the claim below instead of by outbox.add.
         derive = OutboxItem(
-            kind=DERIVATIVES,
+            kind=str(DERIVATIVES),
             key=f"{DERIVATIVES}:{row.id}",
             payload={"id": row.id},
-            enqueued_at=utcnow(),  # handed to the queue right after the commit (see api.media)
+            enqueued_at=utcnow(),  # handed to the queue right after the commit
         )
         session.add(derive)
-        pending.append(derive)
     else:
         row.last_uploaded_at = utcnow()
     claim = None
@@ -306,18 +306,19 @@ def _record(
         claim = MediaClaim(sha256=photo.sha256, unit_id=user.unit_id, user_id=user.id)
         session.add(claim)
     session.flush()
+    if derive is not None:
+        pending.append(derive.id)
+        outbox.created(session, derive.id)
     if claim is not None and standing.referenced:  # its records stop waiting (a job)
         payload = {"sha256": photo.sha256, "unit_id": str(user.unit_id)}
-        arrival = outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload)
-        arrival.enqueued_at = utcnow()  # handed to the queue right after the commit
-        pending.append(arrival)
+        pending.append(outbox.add(session, ARRIVED, f"{ARRIVED}:{claim.id}", payload))
     return Accepted(
         photo.sha256,
         row.size,
         row.content_type,
         created,
         dict(row.info),
-        outbox_ids=[item.id for item in pending],
+        outbox_ids=pending,
     )
 
 

@@ -8,42 +8,46 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.extensions import Services
 from backend.jobs import outbox as jobs
 from backend.jobs import runtime
+from backend.jobs.handler import Handler, Job
 from backend.jobs.runtime import RqDispatcher
-from backend.models import AuditEntry, OutboxItem
-from backend.services import audit, outbox
+from backend.models import AuditEntry, OutboxItem, Role
+from backend.services import audit, operations, outbox
+from tests.backend.ledger.support import RecordingDispatcher
+from tests.factories import make_unit, make_user
 
-CALLS: dict[str, int] = {}
+TEST_KIND = "test.audit"
 
 
-@jobs.handler("test.audit")
-def _write_audit(session: Session, payload: dict[str, Any]) -> None:
-    CALLS[payload["name"]] = CALLS.get(payload["name"], 0) + 1
-    if payload.get("fail"):
+def _write_audit(session: Session, job: Job, _result: Any) -> None:
+    if job.payload.get("fail"):
         raise RuntimeError("the store is down")
-    if payload.get("slow"):
+    if job.payload.get("slow"):
         threading.Event().wait(0.3)
-    audit.record(
-        session, actor=None, action="test.outbox", entity_type="test", entity_id=payload["name"]
-    )
+    name = job.payload["name"]
+    audit.record(session, actor=None, action="test.outbox", entity_type="test", entity_id=name)
 
 
 @pytest.fixture
-def svc(live_app: Flask) -> Services:
+def svc(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """The live app, with jobs the test runs itself and a kind of work of the test's own."""
     services: Services = live_app.extensions["anjian"]
+    services.dispatcher = RecordingDispatcher()
     runtime.bind(services)
+    monkeypatch.setitem(jobs.HANDLERS, TEST_KIND, Handler(record=_write_audit))
     return services
 
 
 def _add(svc: Services, name: str, **payload: Any) -> int:
     with svc.db.session() as session:
-        return outbox.add(session, "test.audit", f"test:{name}", {"name": name, **payload}).id
+        return outbox.add(session, TEST_KIND, f"test:{name}", {"name": name, **payload})  # type: ignore[arg-type]
 
 
 def _effects(svc: Services, name: str) -> int:
@@ -110,24 +114,32 @@ def test_a_failure_is_recorded_and_retried_later(svc: Services) -> None:
 
 def test_a_row_that_keeps_failing_is_listed_and_can_be_retried(svc: Services) -> None:
     item_id = _add(svc, "broken", fail=True)
+    dispatcher: RecordingDispatcher = svc.dispatcher  # type: ignore[assignment]
+    dispatcher.jobs.clear()  # its first delivery, at the commit
     for _ in range(jobs.MAX_ATTEMPTS):
         with pytest.raises(RuntimeError):
             jobs.run(item_id)
-    assert [r.id for r in jobs.failed(svc)] == [item_id]
+    with svc.db.session() as session:
+        assert [r.id for r in operations.failed_jobs(session)] == [item_id]
     assert jobs.run(item_id) == "skipped"  # failed rows wait for a person
     with svc.db.session() as session:
         row = session.get(OutboxItem, item_id)
         assert row is not None
         row.payload = {"name": "broken"}  # the cause was fixed
-    assert jobs.retry(svc, item_id)
-    svc.dispatcher.join()  # type: ignore[attr-defined]
+        actor = make_user(session, make_unit(session), Role.admin)
+        assert operations.retry_job(session, actor, item_id)
+    assert [args for _func, args, _id in dispatcher.jobs] == [(item_id,)]  # at the commit
+    assert dispatcher.run_all() == ["done"]
     assert _row(svc, item_id).status == "done"
 
 
 def test_the_sweeper_delivers_what_was_never_enqueued(svc: Services) -> None:
     item_id = _add(svc, "lost")
+    svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]  # as if the process died
+    with svc.db.session() as session:
+        session.execute(update(OutboxItem).values(enqueued_at=None))
     assert jobs.sweep(svc) == 1
-    svc.dispatcher.join()  # type: ignore[attr-defined]
+    assert svc.dispatcher.run_all() == ["done"]  # type: ignore[attr-defined]
     assert _row(svc, item_id).status == "done"
     assert jobs.sweep(svc) == 0
 
@@ -145,7 +157,6 @@ def test_a_real_rq_worker_runs_outbox_rows(
         "SECRET_KEY": "t" * 40,
         "ANJIAN_DATA_DIR": str(svc.config.data_dir),
     }
-    monkeypatch.setattr("tests.backend.jobs.test_outbox.CALLS", {})
     result = CliRunner().invoke(_main(), ["worker", "--burst"], env=env)
     assert result.exit_code == 0, result.output
     assert _row(svc, item_id).status == "done"
@@ -156,3 +167,45 @@ def _main() -> Any:
     from backend.cli import main
 
     return main
+
+
+def test_the_cli_lists_failed_rows_and_its_retry_is_audited_like_the_apis(
+    svc: Services, live_app: Flask
+) -> None:
+    item_id = _add(svc, "cli-retry")
+    dispatcher: RecordingDispatcher = svc.dispatcher  # type: ignore[assignment]
+    dispatcher.jobs.clear()
+    with svc.db.session() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status="failed", attempts=jobs.MAX_ATTEMPTS, last_error="RuntimeError: down")
+        )
+        operator = make_user(session, make_unit(session), Role.admin)
+        username = operator.username
+    on_this_app = ScriptInfo(create_app=lambda: live_app)  # the CLI over the test's app
+    listed = CliRunner().invoke(_main(), ["jobs", "failed"], obj=on_this_app)
+    assert listed.exit_code == 0, listed.output
+    assert (
+        f"{item_id}\t{TEST_KIND}\ttest:cli-retry\tattempts=8\tRuntimeError: down" in listed.output
+    )
+    retried = CliRunner().invoke(
+        _main(), ["jobs", "retry", str(item_id), "--as-user", username], obj=on_this_app
+    )
+    assert retried.exit_code == 0, retried.output
+    with svc.db.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "outbox.retry")).one()
+        assert (entry.actor_id, entry.entity_type, entry.entity_id) == (
+            operator.id,
+            "outbox",
+            str(item_id),
+        )
+        row = session.get(OutboxItem, item_id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("pending", 0)
+    assert dispatcher.run_all() == ["done"]  # delivered at the CLI's commit
+    again = CliRunner().invoke(
+        _main(), ["jobs", "retry", str(item_id), "--as-user", username], obj=on_this_app
+    )
+    assert again.exit_code != 0
+    assert "is not a failed row" in again.output

@@ -83,3 +83,14 @@ def test_in_process_jobs_run_without_redis(tmp_path: Path) -> None:
     remaining = _remaining(tmp_path)
     assert old not in remaining
     assert fresh in remaining
+
+
+def test_withdrawing_drops_waiting_jobs_and_leaves_unknown_ones(redis_url: str) -> None:
+    Redis.from_url(redis_url).flushdb()
+    dispatcher = RqDispatcher(redis_url)
+    for name in ("kept", "dropped"):
+        dispatcher.enqueue("backend.jobs.maintenance.purge_expired_tokens", job_id=name)
+    dispatcher.withdraw(["dropped", "never-queued"])
+    assert dispatcher.queue.job_ids == ["kept"]
+    dispatcher.enqueue("backend.jobs.maintenance.purge_expired_tokens", job_id="dropped")
+    assert dispatcher.queue.job_ids == ["kept", "dropped"]  # asked for again: queued again

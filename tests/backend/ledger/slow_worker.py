@@ -17,16 +17,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
+from dataclasses import replace
+
 from sqlalchemy.orm import Session
 
-from backend.jobs import outbox
-from backend.services.review import LEDGER_JOB
+from backend.jobs.handler import Job
+from backend.jobs.table import HANDLERS
+from backend.services.outbox import JobKind
 
-_original = outbox.HANDLERS[LEDGER_JOB]
+_original = HANDLERS[JobKind.ledger_entries]
 
 
-def _slow(session: Session, payload: dict[str, Any]) -> None:
-    _original(session, payload)
+def _slow(session: Session, job: Job, result: Any) -> None:
+    _original.record(session, job, result)
     session.flush()
     pidfile = Path(os.environ["LEDGER_TEST_PIDFILE"])
     with pidfile.open("a") as out:
@@ -34,7 +37,7 @@ def _slow(session: Session, payload: dict[str, Any]) -> None:
     time.sleep(float(os.environ.get("LEDGER_TEST_PAUSE", "60")))
 
 
-outbox.HANDLERS[LEDGER_JOB] = _slow
+HANDLERS[JobKind.ledger_entries] = replace(_original, record=_slow, batch=1)
 
 if __name__ == "__main__":
     from backend.cli import main

@@ -51,6 +51,12 @@ class RecordingDispatcher:
     def enqueue(self, func: str, *args: Any, job_id: str) -> None:
         self.jobs.append((func, args, job_id))
 
+    def check(self) -> None:
+        """Always reachable."""
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        self.jobs = [job for job in self.jobs if job[2] not in job_ids]
+
     def run_all(self) -> list[str]:
         results = []
         while self.jobs:

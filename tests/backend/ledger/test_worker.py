@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ import pytest
 from flask import Flask
 from redis import Redis
 from rq import Queue
-from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,8 @@ from tests.conftest import make_config
 from tests.support.server import INHERITED_NOT, anjian_command
 
 SLOW_WORKER = Path(__file__).with_name("slow_worker.py")
+HOLDING_WORKER = Path(__file__).with_name("holding_worker.py")
+WORKER_APP = "anjian-test-worker"  # application_name of the workers' PostgreSQL connections
 LEDGER_REDIS_DB = 13
 WAIT = 60.0
 
@@ -63,6 +65,36 @@ def test_running_the_job_again_adds_nothing(world: World) -> None:
     inspection_id = first[0].inspection_id
     assert entries.create_for_inspection(world.session, inspection_id) == []
     assert [h.number for h in _entries(world.session, inspection_id)] == [h.number for h in first]
+
+
+def test_several_inspections_at_once_make_the_same_entries_in_the_order_given(
+    world: World,
+) -> None:
+    """The worker's batches: entries of several approvals in one call, numbered in the order of
+    the call, each with its own inspection's data; again, nothing."""
+    one_by_one = world.approved()
+    submitted = [world.submit(), world.submit()]
+    for inspection in submitted:
+        assert world.review(inspection.id, inspection.approval()).status_code == 200
+    ids = [submitted[1].id, submitted[0].id]
+    made = entries.create_for_inspections(world.session, ids)
+    assert [h.inspection_id for h in made] == [ids[0], ids[0], ids[1], ids[1]]
+    numbers = [h.number for h in made]
+    assert numbers == sorted(numbers)
+    assert numbers[0] > one_by_one[-1].number
+    for inspection in submitted:
+        [major, general] = _entries(world.session, inspection.id)
+        assert {major.finding_id, general.finding_id} == {
+            inspection.major_finding,
+            inspection.general_finding,
+        }
+        like = one_by_one[[h.level for h in one_by_one].index(major.level)]
+        assert (major.rule, major.rule_label, major.source) == (
+            like.rule,
+            like.rule_label,
+            like.source,
+        )
+    assert entries.create_for_inspections(world.session, ids) == []
 
 
 def test_the_database_refuses_a_second_entry_for_a_finding(world: World) -> None:
@@ -215,44 +247,66 @@ class Workers:
 
     def __init__(self, engine: Engine, data_dir: Path, redis_url: str) -> None:
         self.engine, self.data_dir, self.redis_url = engine, data_dir, redis_url
-        self.pidfile = data_dir / "horses.pid"
+        self.pidfile = data_dir / "in-handler.pid"
+        self.release = data_dir / "release-the-hold"
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def environment(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in INHERITED_NOT}
+        url = self.engine.url
+        if url.get_backend_name() == "postgresql":
+            url = url.update_query_dict({"application_name": WORKER_APP})
         env.update(
             ANJIAN_ENV="test",
             ANJIAN_DATA_DIR=str(self.data_dir),
-            DATABASE_URL=self.engine.url.render_as_string(hide_password=False),
+            DATABASE_URL=url.render_as_string(hide_password=False),
             REDIS_URL=self.redis_url,
             SECRET_KEY="w" * 40,
             LOG_LEVEL="WARNING",
             LEDGER_TEST_PIDFILE=str(self.pidfile),
+            HOLD_PIDFILE=str(self.pidfile),
+            HOLD_RELEASE=str(self.release),
             **extra,
         )
         return env
 
-    def start(self, *args: str, slow: float | None = None) -> subprocess.Popen[bytes]:
-        if slow is None:
+    def start(
+        self, *args: str, slow: float | None = None, hold: bool = False, **env: str
+    ) -> subprocess.Popen[bytes]:
+        """An `anjian worker`; `slow`: its ledger job stops that long before it commits;
+        `hold`: its ledger job holds in its I/O phase until `let_go()`."""
+        if hold:
+            command = [sys.executable, str(HOLDING_WORKER), "worker", *args]
+        elif slow is None:
             command = [str(anjian_command()), "worker", *args]
-            env = self.environment()
         else:
             command = [sys.executable, str(SLOW_WORKER), "worker", *args]
-            env = self.environment(LEDGER_TEST_PAUSE=str(slow))
+            env["LEDGER_TEST_PAUSE"] = str(slow)
         with (self.data_dir / f"worker-{len(self.processes)}.log").open("wb") as log:
-            # A group of its own: rq forks a work horse and a scheduler process, which outlive
-            # a worker killed with SIGKILL; stop() kills the whole group.
+            # A group of its own: rq forks a scheduler process, which outlives a worker killed
+            # with SIGKILL; stop() and kill() take the whole group.
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(**env),
+                start_new_session=True,
             )
         self.processes.append(process)
         return process
 
+    def let_go(self) -> None:
+        self.release.touch()
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=WAIT)
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.data_dir.glob("worker-*.log"))
 
-    def horses(self, count: int) -> list[int]:
-        """Wait until `count` work horses are inside the slowed handler; their pids."""
+    def inside(self, count: int) -> list[int]:
+        """Wait until `count` jobs are inside the slowed or held handler; their pids."""
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             if self.pidfile.exists():
@@ -260,7 +314,7 @@ class Workers:
                 if len(pids) >= count:
                     return pids
             time.sleep(0.05)
-        raise AssertionError(f"no work horse reached the handler:\n{self.logs()}")
+        raise AssertionError(f"no job reached the handler:\n{self.logs()}")
 
     def wait(self, process: subprocess.Popen[bytes]) -> None:
         assert process.wait(timeout=WAIT) == 0, self.logs()
@@ -289,20 +343,6 @@ def _outbox_row(session: Session, item_id: int) -> OutboxItem:
     row = session.get(OutboxItem, item_id)
     assert row is not None
     return row
-
-
-def _no_other_transactions(session: Session) -> None:
-    """Wait until PostgreSQL has noticed a killed client and rolled its transaction back."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-    )
-    deadline = time.monotonic() + WAIT
-    while session.scalar(query):
-        assert time.monotonic() < deadline, "a killed worker's transaction is still open"
-        session.rollback()
-        time.sleep(0.05)
-    session.rollback()
 
 
 def _wait_for_entries(
@@ -338,36 +378,91 @@ def test_two_rq_workers_given_the_same_row_make_one_entry_per_finding(
         workers.wait(process)
     assert len(_entries(live_world.session, submitted.id)) == 2
     assert _outbox_row(live_world.session, item_id).status == "done"
-    assert len(workers.horses(1)) == 1  # only one worker ever got into the handler
+    assert len(workers.inside(1)) == 1  # only one worker ever got into the handler
+
+
+def _database_now(session: Session) -> datetime:
+    session.rollback()
+    now = session.scalar(select(func.now()))
+    session.rollback()
+    assert now is not None
+    return now
+
+
+def _worker_connections(session: Session) -> list[tuple[str, Any]]:
+    """(state, backend_xid) of every connection the workers hold on this database."""
+    session.rollback()
+    rows = session.execute(
+        text(
+            "SELECT state, backend_xid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = :app"
+        ),
+        {"app": WORKER_APP},
+    ).all()
+    session.rollback()
+    return [(row.state, row.backend_xid) for row in rows]
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @POSTGRES_ONLY
-def test_a_worker_killed_mid_job_leaves_nothing_and_the_next_one_does_it_once(
+def test_a_job_in_its_io_phase_leaves_the_workers_connections_idle(
     live_world: World, workers: Workers
 ) -> None:
-    """SIGKILL to the worker and its work horse while the handler holds its entries
-    uncommitted. rq notices a dead worker's job once its heartbeat lapses (~90 s) and, at its
-    next maintenance, schedules it again (it has retries left: first after 5 s); the test moves
-    rq's clock on for that instead of waiting. A fresh worker then does the work, once."""
+    """The acceptance case: a ledger job held in its I/O phase (until the test lets it go; 30 s
+    at most) by a real `anjian worker`. Meanwhile PostgreSQL shows every connection of the
+    worker `idle`, none `idle in transaction`, and none with a transaction id."""
     submitted, item_id = _approve(live_world)
     outbox_jobs.enqueue(_rq_dispatcher(live_world, workers.redis_url), [item_id])
-    doomed = workers.start(slow=600.0)
-    [horse] = workers.horses(1)
-    os.kill(horse, signal.SIGKILL)
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(timeout=WAIT)
-    _no_other_transactions(live_world.session)
-    assert _entries(live_world.session, submitted.id) == []
-    assert _outbox_row(live_world.session, item_id).status == "pending"
+    worker = workers.start(hold=True)
+    workers.inside(1)
+    try:
+        connections = _worker_connections(live_world.session)
+        assert connections, "the worker has no connection to this database"
+        assert connections == [("idle", None)] * len(connections), connections
+        row = _outbox_row(live_world.session, item_id)
+        assert (row.status, row.claims) == ("pending", 1)
+        assert row.claimed_by is not None
+        assert _entries(live_world.session, submitted.id) == []
+    finally:
+        workers.let_go()
+    _wait_for_entries(live_world.session, submitted.id, worker, workers)
+    assert _outbox_row(live_world.session, item_id).status == "done"
 
-    queue = Queue(QUEUE, connection=Redis.from_url(workers.redis_url), serializer=JSONSerializer)
-    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@POSTGRES_ONLY
+def test_a_worker_killed_in_the_io_phase_loses_its_claim_when_the_lease_runs_out(
+    live_world: World, workers: Workers
+) -> None:
+    """The acceptance case: SIGKILL to a real `anjian worker` (its whole process group) while
+    its ledger job is in its I/O phase, the row claimed with a 2 s lease. The row stays claimed
+    until the lease runs out; then a fresh worker's sweeper re-delivers it (a job id of its
+    own: the dead one's may still look started to rq), the row is taken back, and the entries
+    are made once."""
+    submitted, item_id = _approve(live_world)
+    outbox_jobs.enqueue(_rq_dispatcher(live_world, workers.redis_url), [item_id])
+    doomed = workers.start(hold=True, ANJIAN_JOB_LEASE="2")
+    workers.inside(1)
+    workers.kill(doomed)
+    row = _outbox_row(live_world.session, item_id)
+    assert (row.status, row.claims) == ("pending", 1)
+    assert row.claimed_by is not None
+    assert row.lease_until is not None
+    assert _entries(live_world.session, submitted.id) == []
+
+    deadline = time.monotonic() + WAIT
+    while _database_now(live_world.session) <= row.lease_until:
+        assert time.monotonic() < deadline, "the lease never ran out"
+        time.sleep(0.1)
     fresh = workers.start()
     made = _wait_for_entries(live_world.session, submitted.id, fresh, workers)
     assert {h.finding_id for h in made} == {submitted.major_finding, submitted.general_finding}
-    assert _outbox_row(live_world.session, item_id).status == "done"
+    row = _outbox_row(live_world.session, item_id)
+    assert (row.status, row.claims, row.claimed_by) == ("done", 2, None)
+    live_world.session.rollback()
+    assert live_world.session.scalar(select(func.count()).select_from(Hazard)) == 2
 
 
 @pytest.mark.postgres

@@ -142,6 +142,12 @@ class HeldJobs:
     def enqueue(self, func: str, *args: Any, job_id: str) -> None:
         self.held.append(args[0])
 
+    def check(self) -> None:
+        """Always reachable."""
+
+    def withdraw(self, job_ids: list[str]) -> None:
+        """Kept: the test runs what it holds itself."""
+
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

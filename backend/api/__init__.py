@@ -8,6 +8,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import NotFound
 
+from sync import text
+
 from . import (
     admin,
     auth,
@@ -38,11 +40,15 @@ def register_api(app: Flask) -> None:
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)
-    app.url_value_preprocessor(_no_nul_in_paths)
+    app.url_value_preprocessor(_nothing_named)
 
 
-def _no_nul_in_paths(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A NUL byte in a path segment (a checklist code, a hash) names nothing: 404, before
-    PostgreSQL, which cannot compare a string holding one, turns the look-up into a 500."""
-    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
-        raise NotFound()
+def _nothing_named(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A path segment no record can be named by (refused text such as NUL, which PostgreSQL
+    cannot even compare; an integer beyond its column) names nothing: 404, before the database
+    turns the look-up into a 500."""
+    for value in (values or {}).values():
+        if isinstance(value, str) and not text.is_valid(value):
+            raise NotFound()
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:  # BIGINT ids
+            raise NotFound()

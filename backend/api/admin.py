@@ -6,7 +6,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.errors import PermissionDenied
 from backend.jobs import outbox as outbox_jobs
@@ -14,6 +13,7 @@ from backend.models import Role, User
 from backend.services import operations
 
 from .context import after_commit, current_user, db, login_required, services
+from .parsing import Blueprint
 
 blp = Blueprint(
     "admin",

@@ -6,12 +6,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.services import auth
 
 from .context import current_token, current_user, db, login_required, services, snapshot_reads
 from .organisation import UserSchema
+from .parsing import Blueprint
 from .schemas import String
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")

@@ -9,13 +9,13 @@ from urllib.parse import quote
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.domain.sectors import SECTORS
 from backend.models import HazardSource, HazardState
 from backend.services.ledger import events, export, queries, render, states
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(

@@ -7,7 +7,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.jobs import outbox as outbox_jobs
 from backend.models import DECISIONS, InspectionStatus
@@ -15,6 +14,7 @@ from backend.services import review, review_queue
 from sync.inspections import KINDS
 
 from .context import after_commit, current_user, db, login_required, services
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(

@@ -7,7 +7,6 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, redirect, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
@@ -17,6 +16,7 @@ from backend.services.media.uploads import Accepted
 from media import ACCEPTED_CONTENT_TYPES
 
 from .context import after_commit, current_user, db, login_required, services
+from .parsing import Blueprint
 
 blp = Blueprint(
     "media",

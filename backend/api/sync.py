@@ -7,7 +7,6 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.errors import ProtocolUnsupported, PushTooLarge
 from backend.models import utcnow
@@ -15,6 +14,7 @@ from backend.services.sync import devices, pull, push
 from sync import MAX_PUSH_BYTES, MAX_PUSH_MUTATIONS, PROTOCOL_VERSION, Mutation
 
 from .context import current_user, db, login_required, snapshot_reads
+from .parsing import Blueprint
 
 blp = Blueprint(
     "sync",
@@ -29,7 +29,9 @@ LIMITS = {"max_mutations": MAX_PUSH_MUTATIONS, "max_bytes": MAX_PUSH_BYTES}
 class DeviceRequest(ma.Schema):
     device_id = ma.fields.UUID(required=True)
     app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
-    schema_version = ma.fields.Integer(load_default=None, strict=True)
+    schema_version = ma.fields.Integer(
+        load_default=None, strict=True, validate=ma.validate.Range(min=0, max=2**31 - 1)
+    )
     platform = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
 
 
@@ -40,7 +42,9 @@ class DeviceResponse(ma.Schema):
 
 
 class MutationSchema(ma.Schema):
-    seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    seq = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1)
+    )
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
     args = ma.fields.Dict(required=True)
@@ -53,6 +57,10 @@ class MutationSchema(ma.Schema):
 
 
 class PushRequest(ma.Schema):
+    # Each command's name and args are checked for accepted text (sync/text.py) one by one,
+    # so a bad one is rejected and the others apply (backend/api/parsing.py).
+    text_checked_later = ("mutations",)
+
     device_id = ma.fields.UUID(required=True)
     protocol = ma.fields.Integer(required=True, strict=True)
     mutations = ma.fields.List(ma.fields.Nested(MutationSchema), required=True)

@@ -21,7 +21,7 @@ from backend.errors import DomainError, NotFound
 from backend.models import EDITABLE, Device, User
 from backend.services.ledger import errors as ledger_errors
 from backend.services.ledger import events as ledger_events
-from sync import CommandRejected, Mutation
+from sync import CommandRejected, Mutation, text
 from sync import hazards as hazard_rules
 from sync import inspections as rules
 
@@ -105,6 +105,9 @@ Parsed = rules.InspectionSave | uuid.UUID | hazard_rules.HazardReinspect | Comma
 
 
 def _parse(mutation: Mutation) -> Parsed:
+    refused = text.command_problems(mutation.name, mutation.args)
+    if refused is not None:
+        return refused
     parser: Callable[[Any], Parsed] | None = PARSERS.get(mutation.name)
     if parser is None:
         return CommandRejected(

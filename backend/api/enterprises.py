@@ -57,7 +57,7 @@ class EnterpriseUpdate(EnterpriseSchema):
         load_only=True,
         load_default=None,
         strict=True,
-        validate=ma.validate.Range(min=1),
+        validate=ma.validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "The version you read; a change since then is refused with 409"},
     )
 

@@ -139,7 +139,9 @@ class EventRequest(ma.Schema):
     )
     measures = String(validate=TEXT, metadata={"description": "整改措施"})
     funds = ma.fields.Integer(
-        strict=True, validate=ma.validate.Range(min=0), metadata={"description": "整改资金, 元"}
+        strict=True,
+        validate=ma.validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "整改资金, 元"},
     )
     responsible_person = String(validate=ma.validate.Length(max=100))
     passed = ma.fields.Boolean(

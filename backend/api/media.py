@@ -37,7 +37,9 @@ PHOTO_BODY = {
 
 class DeclareRequest(ma.Schema):
     sha256 = ma.fields.String(required=True, metadata={"description": "lowercase hex SHA-256"})
-    size = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    size = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1)
+    )
     content_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf(ACCEPTED_CONTENT_TYPES)
     )

@@ -44,7 +44,7 @@ def test_a_control_character_in_stored_text_does_not_break_the_export(world: Wor
     "hostile", ['=HYPERLINK("http://x.test","点击")', "+1+1", "-2+3", "@SUM(1)", "\t=1", "\r=1"]
 )
 def test_text_that_looks_like_a_formula_is_exported_as_text(world: World, hostile: str) -> None:
-    major, general = world.approved()
+    major, _general = world.approved()
     _store(world, Hazard, major.id, description=hostile, requirement=hostile)
     _store(world, Enterprise, world.enterprise.id, name=hostile)
     reply = _export(world, world.supervisor)

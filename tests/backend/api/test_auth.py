@@ -296,7 +296,9 @@ def test_anonymous_guesses_do_not_lock_a_user_out_of_a_known_device(
     assert reply.status_code == 200, reply.json
 
 
-def test_guesses_from_a_known_device_lock_that_device(client: FlaskClient, session: Session) -> None:
+def test_guesses_from_a_known_device_lock_that_device(
+    client: FlaskClient, session: Session
+) -> None:
     user = make_user(session, make_unit(session))
     device_id = str(uuid.uuid4())
     token_for(client, user, device_id=device_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,6 +182,7 @@ def _save(
                 f"Finding id {finding['id']} belongs to another inspection; "
                 "generate a new id for it.",
             )
+    _check_inspectors(ctx, save)
     current = state.inspections.setdefault(save.id, Current(row=None))
     _check_owner(ctx, current)
     conflict = _conflict(current, mutation)
@@ -191,6 +193,29 @@ def _save(
     current.level = verdict.level
     current.content_changed = True
     return _applied(effects, mutation, current)
+
+
+def _check_inspectors(ctx: Context, save: rules.InspectionSave) -> None:
+    """Co-inspectors named by user id must be active users of the inspector's unit: anyone
+    named cannot review the inspection, so an arbitrary id could block its only reviewer."""
+    named = {p["user_id"] for p in save.inspectors if p.get("user_id")}
+    if not named:
+        return
+    found = set(
+        ctx.session.scalars(
+            select(User.id).where(
+                User.id.in_(named), User.unit_id == ctx.user.unit_id, User.active.is_(True)
+            )
+        )
+    )
+    unknown = sorted(str(u) for u in named - found)
+    if unknown:
+        raise CommandRejected(
+            "inspection.inspector_unknown",
+            f"Co-inspectors {', '.join(unknown)} are not users of your unit. Name only "
+            "colleagues of your unit by user_id, or give just their name.",
+            {"inspectors": unknown},
+        )
 
 
 def _suggest(finding: dict[str, Any], verdict: Any) -> tuple[str, str | None]:

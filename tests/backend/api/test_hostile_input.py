@@ -193,3 +193,21 @@ def test_a_date_no_record_can_have_is_422(world: World, day: str) -> None:
 def test_a_job_id_beyond_its_column_is_404(world: World) -> None:
     reply = world.client.post(f"/api/v1/admin/jobs/{2**70}/retry", headers=world.admin)
     assert reply.status_code == 404, reply.json
+
+
+def test_co_inspectors_must_be_users_of_the_unit(world: World) -> None:
+    colleague = make_user(world.session, world.unit, Role.supervisor)
+    outsider = make_user(world.session, make_unit(world.session), Role.supervisor)
+    world.session.commit()
+    tablet = world.tablet
+
+    def save_naming(user_id: Any) -> dict[str, Any]:
+        inspectors = [{"name": "李检查"}, {"name": "同事", "user_id": str(user_id)}]
+        return tablet.command("inspection.save@1", world.save(inspectors=inspectors))
+
+    reply = world.push(
+        tablet, save_naming(uuid.uuid4()), save_naming(outsider.id), save_naming(colleague.id)
+    )
+    results = reply.json["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "applied"], results
+    assert {r.get("code") for r in results[:2]} == {"inspection.inspector_unknown"}

@@ -23,6 +23,7 @@ from backend.models import Role, Unit, User
 from . import migrate
 from .jobs import runtime
 from .services import audit, auth, checklists, demo, organisation
+from .serving import RequestHandler
 
 
 def _create_app() -> Flask:
@@ -81,7 +82,7 @@ def run(host: str, port: int) -> None:
     runtime.start_sweeper(svc)
     click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 
 @main.command()

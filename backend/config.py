@@ -37,6 +37,7 @@ class Config:
     photo_max_pixels: int = DEFAULT_MAX_PIXELS
     photo_time_tolerance_seconds: int = 6 * 3600
     media_gc_age_seconds: int = 7 * 24 * 3600
+    body_timeout_seconds: int = 60  # a request body must arrive within this (backend/serving.py)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -78,6 +79,7 @@ class Config:
             photo_max_pixels=_int(env, "ANJIAN_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS),
             photo_time_tolerance_seconds=_int(env, "ANJIAN_PHOTO_TIME_TOLERANCE", 6 * 3600),
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
+            body_timeout_seconds=_int(env, "ANJIAN_BODY_TIMEOUT", 60),
         )
 
 

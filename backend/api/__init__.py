@@ -18,6 +18,7 @@ from . import (
     enterprises,
     errors,
     hazards,
+    headers,
     health,
     inspections,
     media,
@@ -40,6 +41,7 @@ def register_api(app: Flask) -> None:
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)
+    headers.register(app)
     app.url_value_preprocessor(_nothing_named)
 
 

@@ -186,7 +186,10 @@ class Photo(MethodView):
     @blp.alt_response(404, description="media.not_found or media.not_uploaded")
     def get(self, sha256: str) -> Response:
         """The original photo, for users who may see a record that references it"""
-        return _deliver(access.original(db(), services().store, current_user(), sha256))
+        response = _deliver(access.original(db(), services().store, current_user(), sha256))
+        if response.status_code == 200:  # evidence to keep, never rendered in our origin
+            response.headers["Content-Disposition"] = f'attachment; filename="{sha256}"'
+        return response
 
 
 @blp.route("/<sha256>/complete")

@@ -23,6 +23,7 @@ from . import (
     inspections,
     media,
     organisation,
+    statuses,
     sync,
 )
 from .schemas import ErrorSchema
@@ -30,10 +31,11 @@ from .schemas import ErrorSchema
 
 class AnjianApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation documents its statuses (statuses.py)
 
 
 def register_api(app: Flask) -> None:
-    api = AnjianApi(app)
+    api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
     for module in (inspections, hazards, admin):

@@ -16,10 +16,10 @@ from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from sync import text
+from sync.args import MAX_YEAR, MIN_YEAR, YEARS
 
 MAX_INT_DIGITS = 30
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class TooDeep(ValueError):
@@ -63,8 +63,7 @@ class Parser(FlaskParser):
 
 def out_of_range(value: Any, path: str = "") -> dict[str, list[str]]:
     """Loaded values no column can hold: integers beyond 32 bits (every integer column a request
-    writes or compares is one) and dates outside the years 1900-2999 (year 1 overflows the
-    time-zone arithmetic; no inspection record is that old or that far ahead)."""
+    writes or compares is one) and dates outside the years sync.args allows."""
     found: dict[str, list[str]] = {}
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
@@ -74,7 +73,7 @@ def out_of_range(value: Any, path: str = "") -> dict[str, list[str]]:
         if isinstance(item, int) and not INT_MIN <= item <= INT_MAX:
             found[where or "_"] = [f"Must be between {INT_MIN} and {INT_MAX}."]
         elif isinstance(item, date) and not MIN_YEAR <= item.year <= MAX_YEAR:
-            found[where or "_"] = [f"Must be a date in the years {MIN_YEAR}-{MAX_YEAR}."]
+            found[where or "_"] = [YEARS]
         elif isinstance(item, Mapping):
             stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
         elif isinstance(item, list | tuple | set):

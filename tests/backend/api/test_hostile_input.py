@@ -211,3 +211,19 @@ def test_co_inspectors_must_be_users_of_the_unit(world: World) -> None:
     results = reply.json["results"]
     assert [r["status"] for r in results] == ["rejected", "rejected", "applied"], results
     assert {r.get("code") for r in results[:2]} == {"inspection.inspector_unknown"}
+
+
+@pytest.mark.parametrize(
+    "field",
+    [{"started_at": "0001-01-01T00:00:00+08:00"}, {"finished_at": "9999-12-31T23:59:59-12:00"}],
+)
+def test_a_command_with_a_time_no_record_can_have_is_rejected(
+    world: World, field: dict[str, str]
+) -> None:
+    tablet = world.tablet
+    bad = tablet.command("inspection.save@1", {**world.save(), **field})
+    good = tablet.command("inspection.save@1", world.save())
+    reply = world.push(tablet, bad, good)
+    assert reply.status_code == 200, reply.json
+    assert [r["status"] for r in reply.json["results"]] == ["rejected", "applied"]
+    assert reply.json["results"][0]["code"] == "command.invalid"

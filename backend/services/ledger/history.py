@@ -87,12 +87,11 @@ def record_many(
 
 def _change_rows(entry: Hazard, as_of: Any) -> list[changes.ChangeRow]:
     data = jsonable(render.hazard(entry, as_of))
-    units = {entry.unit_id}
-    if entry.listed_unit_id is not None:
-        units.add(entry.listed_unit_id)
+    buckets = [changes.unit_bucket(entry.unit_id)]
+    if entry.listed_unit_id not in (None, entry.unit_id):
+        # The listing unit's supervisors follow it; its inspectors have no part in it.
+        buckets.append(changes.supervisors_bucket(entry.listed_unit_id))
     return [
-        changes.ChangeRow(
-            changes.unit_bucket(unit_id), "hazard", str(entry.id), "upsert", entry.version, data
-        )
-        for unit_id in sorted(units, key=str)
+        changes.ChangeRow(bucket, "hazard", str(entry.id), "upsert", entry.version, data)
+        for bucket in buckets
     ]

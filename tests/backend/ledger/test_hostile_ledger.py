@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from backend.models import Enterprise, Hazard, Role, User
+from backend.models import Change, Enterprise, Hazard, Role, User
+from backend.services.sync import changes
 from tests.backend.ledger.support import World
 from tests.factories import make_user
 
@@ -93,3 +94,17 @@ def test_an_inspector_of_the_listing_unit_may_not_read_or_change_the_hazard(worl
     # Its supervisors still follow it.
     supervisor = world.headers(world.district_supervisor)
     assert world.client.get(f"/api/v1/hazards/{major.id}", headers=supervisor).status_code == 200
+
+
+def test_only_the_listing_units_supervisors_pull_the_listed_hazard(world: World) -> None:
+    major, _general = world.approved()
+    district_inspector = make_user(world.session, world.district, Role.inspector)
+    reply = world.event(major, world.supervisor, type="listed", unit_id=str(world.district.id))
+    assert reply.status_code == 200, reply.json
+    rows = world.session.scalars(
+        select(Change).where(Change.entity_type == "hazard", Change.entity_id == str(major.id))
+    ).all()
+    buckets = {row.bucket for row in rows if row.version == reply.json["version"]}
+    assert buckets == {f"unit:{world.town.id}", f"supervisors:{world.district.id}"}
+    assert not buckets & set(changes.buckets_of(district_inspector))
+    assert f"supervisors:{world.district.id}" in changes.buckets_of(world.district_supervisor)

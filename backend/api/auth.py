@@ -18,8 +18,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-i
 
 
 class TokenRequest(ma.Schema):
-    # Plain strings on purpose: a NUL here is just a wrong username or password (401), so the
-    # reply says nothing about which field the server keeps.
+    # Plain strings: the accepted-text rule (backend/api/parsing.py) already refuses NUL and
+    # the like here, as in every field, so the reply says nothing about which names exist.
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
     device_id = ma.fields.UUID(

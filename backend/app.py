@@ -13,6 +13,7 @@ from .config import Config
 from .db import Database
 from .extensions import Services, build_services
 from .jobs import runtime
+from .serving import BodyDeadline
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -47,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_api(app)
     app.add_url_rule("/api/docs/static/<path:filename>", "swagger_static", _swagger_static)
+    app.wsgi_app = BodyDeadline(app.wsgi_app, config.body_timeout_seconds)  # type: ignore[method-assign]
     return app
 
 

@@ -22,7 +22,8 @@ from backend.models import Role, Unit, User
 
 from . import migrate
 from .jobs import runtime
-from .services import checklists, demo, operations, organisation
+from .services import audit, auth, checklists, demo, operations, organisation
+from .serving import RequestHandler
 
 
 def _create_app() -> Flask:
@@ -81,7 +82,7 @@ def run(host: str, port: int) -> None:
     runtime.start_sweeper(svc)
     click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 
 @main.command()
@@ -124,6 +125,20 @@ def users_create(username: str, display_name: str, role: str, unit_ref: str, pas
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"Created {user.role} {user.username} in {unit.name} ({user.id}).")
+
+
+@users.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Lift a sign-in lock-out (failed-guess counters) for a username, e.g. the top admin's."""
+    with services(current_app).db.session() as session:
+        cleared = auth.clear_failures(session, username)
+        audit.record(
+            session, actor=None, action="auth.unlock", entity_type="login", entity_id=username
+        )
+        session.commit()
+    click.echo(f"Sign-in failures for {username} cleared." if cleared else "Nothing was locked.")
 
 
 def _find_unit(session: Session, ref: str) -> Unit:

@@ -41,6 +41,7 @@ class Config:
     media_gc_age_seconds: int = 7 * 24 * 3600
     fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
     job_lease_seconds: int = 300
+    body_timeout_seconds: int = 60  # a request body must arrive within this (backend/serving.py)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -84,6 +85,7 @@ class Config:
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
             fault=_fault(env, mode),
             job_lease_seconds=_int(env, "ANJIAN_JOB_LEASE", 300),
+            body_timeout_seconds=_int(env, "ANJIAN_BODY_TIMEOUT", 60),
         )
 
 

@@ -16,6 +16,10 @@ from typing import Any
 from sync.protocol import CommandRejected
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The years a record's date may fall in, for commands and requests alike: year 1 overflows the
+# time-zone arithmetic, and no inspection record is that old or that far ahead.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+YEARS = f"Must be a date in the years {MIN_YEAR}-{MAX_YEAR}."
 
 
 class Reader:
@@ -84,6 +88,9 @@ class Reader:
         if moment is None or moment.tzinfo is None:
             self.fail(_join(path, key), "Must be an ISO 8601 time with a UTC offset.")
             return None
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            self.fail(_join(path, key), YEARS)
+            return None
         return moment
 
     def number(
@@ -131,10 +138,14 @@ class Reader:
         if value is None or value == "immediate":
             return value
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except (TypeError, ValueError):
             self.fail(_join(path, "deadline"), "Use a date (YYYY-MM-DD) or 'immediate'.")
             return None
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            self.fail(_join(path, "deadline"), YEARS)
+            return None
+        return day
 
 
 def _join(path: str, key: object) -> str:

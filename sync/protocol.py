@@ -89,7 +89,7 @@ def payload_hash(name: str, args: Mapping[str, Any], base_version: int | None) -
         ensure_ascii=False,
         separators=(",", ":"),
         default=str,
-    ).encode()
+    ).encode(errors="surrogatepass")  # a lone surrogate still hashes; the command is rejected
     return hashlib.sha256(canonical).hexdigest()
 
 

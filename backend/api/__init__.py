@@ -8,6 +8,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import NotFound
 
+from sync import text
+
 from . import (
     admin,
     auth,
@@ -16,10 +18,12 @@ from . import (
     enterprises,
     errors,
     hazards,
+    headers,
     health,
     inspections,
     media,
     organisation,
+    statuses,
     sync,
 )
 from .schemas import ErrorSchema
@@ -27,10 +31,11 @@ from .schemas import ErrorSchema
 
 class AnjianApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation documents its statuses (statuses.py)
 
 
 def register_api(app: Flask) -> None:
-    api = AnjianApi(app)
+    api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
     for module in (inspections, hazards, admin):
@@ -38,11 +43,16 @@ def register_api(app: Flask) -> None:
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)
-    app.url_value_preprocessor(_no_nul_in_paths)
+    headers.register(app)
+    app.url_value_preprocessor(_nothing_named)
 
 
-def _no_nul_in_paths(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A NUL byte in a path segment (a checklist code, a hash) names nothing: 404, before
-    PostgreSQL, which cannot compare a string holding one, turns the look-up into a 500."""
-    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
-        raise NotFound()
+def _nothing_named(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A path segment no record can be named by (refused text such as NUL, which PostgreSQL
+    cannot even compare; an integer beyond its column) names nothing: 404, before the database
+    turns the look-up into a 500."""
+    for value in (values or {}).values():
+        if isinstance(value, str) and not text.is_valid(value):
+            raise NotFound()
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:  # BIGINT ids
+            raise NotFound()

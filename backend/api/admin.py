@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.errors import PermissionDenied
 from backend.models import Role, User
 from backend.services import operations
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 
 blp = Blueprint(
     "admin",

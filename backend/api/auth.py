@@ -6,20 +6,20 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.services import auth
 
 from .context import current_token, current_user, db, login_required, services, snapshot_reads
 from .organisation import UserSchema
+from .parsing import Blueprint
 from .schemas import String
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")
 
 
 class TokenRequest(ma.Schema):
-    # Plain strings on purpose: a NUL here is just a wrong username or password (401), so the
-    # reply says nothing about which field the server keeps.
+    # Plain strings: the accepted-text rule (backend/api/parsing.py) already refuses NUL and
+    # the like here, as in every field, so the reply says nothing about which names exist.
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
     device_id = ma.fields.UUID(

@@ -9,13 +9,13 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
 from backend.models import ChecklistVersion
 from backend.services import checklists
 
 from .context import db, login_required
+from .parsing import Blueprint
 from .schemas import String
 
 blp = Blueprint(

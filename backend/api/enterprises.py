@@ -7,13 +7,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.domain.sectors import SECTORS
 from backend.models import Enterprise
 from backend.services import enterprises, scope
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(
@@ -57,7 +57,7 @@ class EnterpriseUpdate(EnterpriseSchema):
         load_only=True,
         load_default=None,
         strict=True,
-        validate=ma.validate.Range(min=1),
+        validate=ma.validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "The version you read; a change since then is refused with 409"},
     )
 

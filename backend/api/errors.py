@@ -123,6 +123,8 @@ def handle_http_exception(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
     headers = dict(data.get("headers") or {})
+    if "code" in data:  # raised by our own code with a stable code and message
+        return error_response(status, data["code"], data["message"], messages, headers)
     if status == 400 and isinstance(getattr(exc, "exc", None), ValueError):
         # webargs attaches the JSONDecodeError / UnicodeDecodeError it caught.
         return error_response(

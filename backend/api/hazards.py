@@ -9,13 +9,13 @@ from urllib.parse import quote
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.domain.sectors import SECTORS
 from backend.models import HazardSource, HazardState
 from backend.services.ledger import events, export, queries, render, states
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(
@@ -139,7 +139,9 @@ class EventRequest(ma.Schema):
     )
     measures = String(validate=TEXT, metadata={"description": "整改措施"})
     funds = ma.fields.Integer(
-        strict=True, validate=ma.validate.Range(min=0), metadata={"description": "整改资金, 元"}
+        strict=True,
+        validate=ma.validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "整改资金, 元"},
     )
     responsible_person = String(validate=ma.validate.Length(max=100))
     passed = ma.fields.Boolean(

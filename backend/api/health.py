@@ -10,11 +10,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from .context import db, services
+from .parsing import Blueprint
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.models import DECISIONS, InspectionStatus
 from backend.services import review, review_queue
 from sync.inspections import KINDS
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(

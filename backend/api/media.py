@@ -7,7 +7,6 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, redirect, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
@@ -16,6 +15,7 @@ from backend.services.media.uploads import Accepted
 from media import ACCEPTED_CONTENT_TYPES
 
 from .context import after_commit, current_user, db, login_required, services
+from .parsing import Blueprint
 
 blp = Blueprint(
     "media",
@@ -36,7 +36,9 @@ PHOTO_BODY = {
 
 class DeclareRequest(ma.Schema):
     sha256 = ma.fields.String(required=True, metadata={"description": "lowercase hex SHA-256"})
-    size = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    size = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1)
+    )
     content_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf(ACCEPTED_CONTENT_TYPES)
     )
@@ -180,7 +182,10 @@ class Photo(MethodView):
     @blp.alt_response(404, description="media.not_found or media.not_uploaded")
     def get(self, sha256: str) -> Response:
         """The original photo, for users who may see a record that references it"""
-        return _deliver(access.original(db(), services().store, current_user(), sha256))
+        response = _deliver(access.original(db(), services().store, current_user(), sha256))
+        if response.status_code == 200:  # evidence to keep, never rendered in our origin
+            response.headers["Content-Disposition"] = f'attachment; filename="{sha256}"'
+        return response
 
 
 @blp.route("/<sha256>/complete")

@@ -7,12 +7,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.models import Device, Role, Unit, UnitKind, User
 from backend.services import organisation, scope
 
 from .context import current_user, db, login_required
+from .parsing import Blueprint
 from .schemas import PageArgs, String, page_of
 
 blp = Blueprint(

@@ -32,7 +32,14 @@ class ErrorSchema(ma.Schema):
 
 class PageArgs(ma.Schema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = String(load_default=None, validate=validate.Length(max=MAX_CURSOR))
+    cursor = String(
+        load_default=None,
+        validate=validate.Length(max=MAX_CURSOR),
+        metadata={
+            "description": "Opaque: the `next_cursor` of the page before. Any other value is "
+            "400 pagination.invalid_cursor."
+        },
+    )
 
 
 class PageSchema(ma.Schema):

@@ -7,7 +7,6 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend import faults
 from backend.errors import ProtocolUnsupported, PushTooLarge
@@ -24,6 +23,7 @@ from sync import (
 )
 
 from .context import after_commit, current_user, db, login_required, snapshot_reads
+from .parsing import Blueprint
 
 blp = Blueprint(
     "sync",
@@ -36,7 +36,9 @@ blp = Blueprint(
 class DeviceRequest(ma.Schema):
     device_id = ma.fields.UUID(required=True)
     app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
-    schema_version = ma.fields.Integer(load_default=None, strict=True)
+    schema_version = ma.fields.Integer(
+        load_default=None, strict=True, validate=ma.validate.Range(min=0, max=2**31 - 1)
+    )
     platform = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50))
 
 
@@ -47,7 +49,9 @@ class DeviceResponse(ma.Schema):
 
 
 class MutationSchema(ma.Schema):
-    seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    seq = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1)
+    )
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_COMMAND_NAME))
     args = ma.fields.Dict(required=True)
@@ -60,6 +64,10 @@ class MutationSchema(ma.Schema):
 
 
 class PushRequest(ma.Schema):
+    # Each command's name and args are checked for accepted text (sync/text.py) one by one,
+    # so a bad one is rejected and the others apply (backend/api/parsing.py).
+    text_checked_later = ("mutations",)
+
     device_id = ma.fields.UUID(required=True)
     protocol = ma.fields.Integer(required=True, strict=True)
     mutations = ma.fields.List(ma.fields.Nested(MutationSchema), required=True)

@@ -78,7 +78,7 @@ def login(
 ) -> Issued:
     """Check the password (see `_verify`), then issue a token in the caller's `session`."""
     now = now or utcnow()
-    user_id = _verify(attempts, policy, username, password, now)
+    user_id = _verify(attempts, policy, username, password, now, device_id=device_id)
     user = session.get_one(User, user_id)
     device = _device_for(session, user, device_id, now) if device_id else None
     token = "aj_" + secrets.token_urlsafe(32)
@@ -131,6 +131,7 @@ def change_password(
         access.user.username,
         current_password,
         now,
+        device_id=access.device_id,
         then=apply,
         wrong=WrongPassword(
             "The current password is wrong. Repeated failures lock the account for a while.",
@@ -146,6 +147,7 @@ def _verify(
     password: str,
     now: datetime,
     *,
+    device_id: uuid.UUID | None = None,
     then: Callable[[Session, User], None] | None = None,
     wrong: DomainError | None = None,
 ) -> uuid.UUID:
@@ -159,7 +161,7 @@ def _verify(
         check_password_hash(_DUMMY_HASH, password)
         raise wrong
     with attempts() as s, s.begin():
-        user = _check(s, policy, username, password, now)
+        user = _check(s, policy, _failure_key(s, username, device_id), username, password, now)
         if user is not None and then is not None:
             then(s, user)
         user_id = user.id if user else None
@@ -168,10 +170,29 @@ def _verify(
     return user_id
 
 
+def _failure_key(s: Session, username: str, device_id: uuid.UUID | None) -> str:
+    """Where this attempt's failures count (docs/decision-login-lockout.md): a device
+    registered to this user and not revoked has a counter of its own, so guesses from anywhere
+    else, which anyone can make, never lock the user out of their own tablet."""
+    if device_id is not None:
+        known = s.scalar(
+            select(Device.id)
+            .join(User, Device.user_id == User.id)
+            .where(Device.id == device_id, Device.revoked_at.is_(None), User.username == username)
+        )
+        if known is not None:
+            return device_failure_key(device_id)
+    return username
+
+
+def device_failure_key(device_id: uuid.UUID) -> str:
+    return f"device:{device_id}"
+
+
 def _check(
-    s: Session, policy: LoginPolicy, username: str, password: str, now: datetime
+    s: Session, policy: LoginPolicy, key: str, username: str, password: str, now: datetime
 ) -> User | None:
-    row = _locked_failures(s, username)
+    row = _locked_failures(s, key)
     if row.locked_until and row.locked_until > now:
         raise _locked(row.locked_until, now)
     user = s.scalars(select(User).where(User.username == username)).one_or_none()
@@ -219,13 +240,19 @@ def _count_failure(s: Session, row: LoginFailure, policy: LoginPolicy, now: date
         )
 
 
-def clear_failures(session: Session, username: str) -> None:
-    """An admin's password reset also lifts a lock-out."""
-    session.execute(
+def clear_failures(session: Session, username: str) -> bool:
+    """Lift the user's lock-outs, by name and on their devices: an admin's password reset, or
+    `anjian users unlock` (the one way to free the top admin early). False: nothing was locked."""
+    devices = select(Device.id).join(User, Device.user_id == User.id)
+    keys = [username] + [
+        device_failure_key(d) for d in session.scalars(devices.where(User.username == username))
+    ]
+    result = session.execute(
         update(LoginFailure)
-        .where(LoginFailure.username == username)
+        .where(LoginFailure.username.in_(keys), LoginFailure.failures > 0)
         .values(failures=0, locked_until=None)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _locked(until: datetime, now: datetime) -> AccountLocked:

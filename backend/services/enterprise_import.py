@@ -12,7 +12,8 @@ import io
 import uuid
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from backend.domain import credit_code
 from backend.domain.sectors import SECTORS
 from backend.errors import DomainError, InvalidInput
 from backend.models import Enterprise, Unit, User
+from sync import text as accepted_text
 
 from . import enterprises, scope
 
@@ -97,6 +99,26 @@ class ImportReport:
 # Reading ---------------------------------------------------------------------------------------
 
 
+# What one import may cost: an office's list is a few thousand rows and well under a megabyte.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+# An XLSX is a zip; its members' declared sizes bound what zipfile will inflate (it stops there
+# and fails the CRC), so checking them first refuses a zip bomb before openpyxl inflates it.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# What a damaged or hostile workbook makes openpyxl and its XML parser raise.
+_BROKEN_XLSX = (
+    zipfile.BadZipFile,
+    zlib.error,
+    InvalidFileException,
+    KeyError,
+    SyntaxError,  # xml.etree.ElementTree.ParseError: malformed XML
+    ValueError,
+    TypeError,
+    IndexError,
+    EOFError,
+)
+
+
 def read_rows(path: Path) -> list[Row]:
     """The non-empty data rows of a .csv or .xlsx file, keyed by field."""
     readers = {".csv": _csv_cells, ".xlsx": _xlsx_cells}
@@ -105,7 +127,19 @@ def read_rows(path: Path) -> list[Row]:
         raise UnreadableFile(
             f"{path.name}: use .csv or .xlsx (in Excel: 另存为 CSV UTF-8 or Excel 工作簿)."
         )
-    lines = [(n, cells) for n, cells in enumerate(reader(path), start=1) if any(cells)]
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise UnreadableFile(
+            f"{path.name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+            "split the list into several files."
+        )
+    lines = []
+    for n, cells in enumerate(reader(path), start=1):
+        if any(cells):
+            lines.append((n, cells))
+        if len(lines) > MAX_ROWS + 1:  # the heading row and MAX_ROWS data rows
+            raise UnreadableFile(
+                f"{path.name} has more than {MAX_ROWS} rows; split the list into several files."
+            )
     if not lines:
         raise UnreadableFile(f"{path.name} is empty: its first row must be the column headings.")
     (_, headings), *data = lines
@@ -131,24 +165,45 @@ def _decode(name: str, data: bytes) -> str:
     raise UnreadableFile(f"{name} is neither UTF-8 nor GB18030 text; save it as CSV UTF-8.")
 
 
-def _xlsx_cells(path: Path) -> list[Cells]:
+def _xlsx_cells(path: Path) -> Iterator[Cells]:
+    _check_unpacked_size(path)
     with warnings.catch_warnings():
         # Excel and WPS files carry styles and data validation openpyxl cannot read and warns
         # about; only the values matter here.
         warnings.simplefilter("ignore", UserWarning)
         try:
             book = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
-            raise UnreadableFile(
-                f"{path.name} is not a readable .xlsx workbook ({exc}); "
-                "save it again from Excel as .xlsx."
-            ) from None
+        except _BROKEN_XLSX as exc:
+            raise _unreadable_xlsx(path, exc) from None
         try:
             sheet = book.worksheets[0]
             sheet.reset_dimensions()  # some writers record a wrong size; read every row there is
-            return [[_cell(v) for v in values] for values in sheet.iter_rows(values_only=True)]
+            for values in sheet.iter_rows(values_only=True):
+                yield [_cell(v) for v in values]
+        except _BROKEN_XLSX as exc:
+            raise _unreadable_xlsx(path, exc) from None
         finally:
             book.close()
+
+
+def _unreadable_xlsx(path: Path, exc: BaseException) -> UnreadableFile:
+    return UnreadableFile(
+        f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
+        "save it again from Excel as .xlsx."
+    )
+
+
+def _check_unpacked_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _unreadable_xlsx(path, exc) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UnreadableFile(
+            f"{path.name} unpacks to {unpacked:,} bytes, more than the "
+            f"{MAX_UNPACKED_BYTES:,} an enterprise list may; split the list into several files."
+        )
 
 
 def _cell(value: Any) -> str | None:
@@ -235,7 +290,13 @@ def import_rows(
 
 
 def _check_row(units: _UnitFinder, row: Row) -> _Checked:
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[str]] = {
+        name: [accepted_text.MESSAGE]
+        for name, value in row.values.items()
+        if value is not None and not accepted_text.is_valid(value)
+    }
+    if problems:  # refused characters (docs/decision-accepted-text.md): nothing else to check
+        return _Checked(row.line, None, {}, problems)
     unit = units.find(row.values.get("unit"), problems)
     values: dict[str, Any] = {k: row.values.get(k) for k in enterprises.FIELDS}
     values["sector"] = _sector(values["sector"], problems)

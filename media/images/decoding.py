@@ -36,6 +36,9 @@ path of a file."""
 DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
 """Suggested upload limit: phone photos are 2-8 MB, 50 MP ones up to about 25 MB."""
 DEFAULT_MAX_PIXELS: Final = 80_000_000
+# PNG and HEIC cannot be decoded at a reduced scale as JPEG can, so checking one holds all its
+# pixels: at most this many bytes of them (33.5 MP of colour; 8,900 x 8,900 RGB would be 317 MB).
+MAX_DECODED_BYTES: Final = 128 * 1024 * 1024
 """Suggested pixel limit: room for 64 MP phone sensors (9248 x 6936), and just under Pillow's
 own decompression-bomb threshold (89,478,485), which therefore never fires."""
 
@@ -178,10 +181,22 @@ def _open_checked(
     try:
         # The header check saw the same bytes, but the decoder's word is the one that counts.
         check_pixels(*image.size, max_pixels)
+        if content_type != "image/jpeg":  # decoded at full size: bound the memory it takes
+            check_pixels(*image.size, MAX_DECODED_BYTES // _bytes_per_pixel(image.mode))
     except TooManyPixels:
         image.close()
         raise
     return image
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow holds per decoded pixel: one byte for 8-bit single-band modes, two for
+    16-bit grey, four for everything else (RGB is stored as RGBX)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
 
 
 class _Arriving(io.RawIOBase):

@@ -118,3 +118,30 @@ def test_production_without_a_secret_refuses_to_start(env: Path) -> None:
     result = CliRunner().invoke(main, ["init"], env={"ANJIAN_ENV": "production"})
     assert result.exit_code == 2
     assert "SECRET_KEY" in result.output
+
+
+def test_users_unlock_lifts_a_lock_out(env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--demo"]).exit_code == 0
+    from backend.app import create_app
+
+    client = create_app().test_client()
+    name = _a_username(env)
+    for _ in range(6):
+        client.post("/api/v1/auth/token", json={"username": name, "password": "guess"})
+    reply = client.post("/api/v1/auth/token", json={"username": name, "password": "guess"})
+    assert reply.status_code == 429
+    result = runner.invoke(main, ["users", "unlock", name])
+    assert result.exit_code == 0, result.output
+    assert "cleared" in result.output
+    reply = client.post("/api/v1/auth/token", json={"username": name, "password": "guess"})
+    assert reply.status_code == 401
+
+
+def _a_username(data_dir: Path) -> str:
+    engine = create_engine(f"sqlite:///{data_dir / 'anjian.sqlite3'}")
+    with Session(engine) as session:
+        name = session.scalars(select(User.username).order_by(User.username)).first()
+    engine.dispose()
+    assert name is not None
+    return name

@@ -813,3 +813,17 @@ def test_iter_derivatives_yields_the_largest_first_and_checks_arguments_at_once(
         media.iter_derivatives(b"not even read", quality=0)
     made = media.iter_derivatives(jpeg(photo(900, 600)), sizes={"thumbnail": 60, "display": 300})
     assert [kind for kind, _ in made] == ["display", "thumbnail"]
+
+
+def test_a_png_under_the_pixel_limit_but_huge_in_memory_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from media.images.decoding import MAX_DECODED_BYTES
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a refused PNG must not be decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", never)
+    with pytest.raises(TooManyPixels) as caught:  # 79 MP: under 80 MP, but 317 MB decoded
+        inspect(png_header_only(8_900, 8_900), max_pixels=80_000_000)
+    assert caught.value.limit == MAX_DECODED_BYTES // 4

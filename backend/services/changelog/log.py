@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from backend.models import Change, SyncMeta, User
+from backend.models import Change, Role, SyncMeta, User
 from backend.services import bulk
 
 GLOBAL = "global"
@@ -24,9 +24,17 @@ def user_bucket(user_id: uuid.UUID) -> str:
     return f"user:{user_id}"
 
 
+def supervisors_bucket(unit_id: uuid.UUID) -> str:
+    """What only the unit's supervisors may see: hazards of other units it lists (挂牌督办)."""
+    return f"supervisors:{unit_id}"
+
+
 def buckets_of(user: User) -> list[str]:
     """The buckets a user's device may pull, in the order pull serves them."""
-    return [GLOBAL, unit_bucket(user.unit_id), user_bucket(user.id)]
+    buckets = [GLOBAL, unit_bucket(user.unit_id), user_bucket(user.id)]
+    if user.role is Role.supervisor:
+        buckets.append(supervisors_bucket(user.unit_id))
+    return buckets
 
 
 @dataclass(frozen=True)

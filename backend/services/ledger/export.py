@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from backend.domain.sectors import SECTORS
 from backend.models import Enterprise, Hazard, Unit, User
+from backend.services import scope
+from sync import text
 
 from . import queries, render, states
 
@@ -50,17 +52,21 @@ HEADINGS: tuple[tuple[str, int], ...] = (  # (heading, column width)
 
 
 def workbook(session: Session, user: User, filters: queries.Filters, *, as_of: date) -> bytes:
+    unit = (
+        scope.get_visible_unit(session, user, filters.unit_id)  # NotFound: names no unit of theirs
+        if filters.unit_id is not None
+        else session.get_one(Unit, user.unit_id)
+    )
     book = Workbook(write_only=True)
     sheet: WriteOnlyWorksheet = book.create_sheet("台账")
     for index, (_heading, width) in enumerate(HEADINGS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "C4"
     sheet.append([_bold(sheet, TITLE, size=14)])
-    unit = session.get_one(Unit, filters.unit_id or user.unit_id)
-    sheet.append([f"填报单位：{unit.name}　　导出日期：{as_of.isoformat()}"])
+    sheet.append([_safe(sheet, f"填报单位：{unit.name}　　导出日期：{as_of.isoformat()}")])
     sheet.append([_bold(sheet, heading) for heading, _width in HEADINGS])
     for row in _rows(session, queries.all_matching(session, user, filters), as_of):
-        sheet.append(row)
+        sheet.append([_safe(sheet, value) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -137,6 +143,25 @@ def _date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return states.local_date(value).isoformat()
     return value.isoformat()
+
+
+# A cell a spreadsheet program would read as a formula (or as the start of one when the cell is
+# edited or the sheet saved as CSV): OWASP's list of leading characters.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """Stored text as a cell that cannot break the file or run as a formula: characters XML
+    cannot hold are replaced (docs/decision-accepted-text.md), every text cell is written as a
+    string, never a formula, and one that looks like a formula also gets the quote prefix that
+    keeps it text when someone edits it."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=text.clean(value))
+    cell.data_type = "s"
+    if value.startswith(FORMULA_START):
+        cell.quotePrefix = True
+    return cell
 
 
 def _bold(sheet: WriteOnlyWorksheet, value: str, *, size: int = 11) -> WriteOnlyCell:

@@ -85,12 +85,11 @@ def record_many(
 
 def _change_rows(entry: Hazard, as_of: Any) -> list[changelog.ChangeRow]:
     data = changelog.jsonable(render.hazard(entry, as_of))
-    units = {entry.unit_id}
-    if entry.listed_unit_id is not None:
-        units.add(entry.listed_unit_id)
+    buckets = [changelog.unit_bucket(entry.unit_id)]
+    if entry.listed_unit_id not in (None, entry.unit_id):
+        # The listing unit's supervisors follow it; its inspectors have no part in it.
+        buckets.append(changelog.supervisors_bucket(entry.listed_unit_id))
     return [
-        changelog.ChangeRow(
-            changelog.unit_bucket(unit_id), "hazard", str(entry.id), "upsert", entry.version, data
-        )
-        for unit_id in sorted(units, key=str)
+        changelog.ChangeRow(bucket, "hazard", str(entry.id), "upsert", entry.version, data)
+        for bucket in buckets
     ]

@@ -1,7 +1,7 @@
 """Reading the ledger: who may see an entry, the filtered list, and an entry's history.
 
-A hazard is visible where its unit is (scope.py), and also to the unit that lists it (挂牌督办),
-whose supervisors follow it to 销号.
+A hazard is visible where its unit is (scope.py), and also to the supervisors of the unit that
+lists it (挂牌督办), who follow it to 销号.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
-from backend.models import Hazard, HazardEvent, HazardSource, HazardState, Unit, User
+from backend.models import Hazard, HazardEvent, HazardSource, HazardState, Role, Unit, User
 from backend.services import scope
 from backend.services.pagination import Page, paginate
 
@@ -38,6 +38,10 @@ class Filters:
 
 
 def visible(user: User) -> ColumnElement[bool]:
+    """The user's units' entries; and for a supervisor, those their unit lists (挂牌督办): the
+    listing unit's inspectors have no part in another unit's hazard (docs/ledger.md)."""
+    if user.role is not Role.supervisor:
+        return scope.unit_filter(user, Hazard.unit_id)
     return or_(scope.unit_filter(user, Hazard.unit_id), Hazard.listed_unit_id == user.unit_id)
 
 

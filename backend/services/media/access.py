@@ -71,7 +71,8 @@ def original(session: Session, store: ObjectStore, user: User, sha256: str) -> D
     if row is None:
         raise MediaNotUploaded(sha256)
     key = content_key(sha256)
-    return Download(key, row.content_type, row.size, _url(store, key))
+    # An original is evidence to save, never rendered in a browser tab: served as a download.
+    return Download(key, row.content_type, row.size, _url(store, key, filename=sha256))
 
 
 def derivative(
@@ -88,8 +89,8 @@ def derivative(
     return Download(key, "image/jpeg", made.get("size"), _url(store, key))
 
 
-def _url(store: ObjectStore, key: str) -> str | None:
-    return store.presigned_get(key, expires_in=PRESIGNED_SECONDS)
+def _url(store: ObjectStore, key: str, *, filename: str | None = None) -> str | None:
+    return store.presigned_get(key, expires_in=PRESIGNED_SECONDS, filename=filename)
 
 
 def describe(session: Session, user: User, sha256: str, tolerance_seconds: int) -> dict[str, Any]:

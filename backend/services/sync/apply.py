@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from sync import CommandRejected, Mutation
+from sync import CommandRejected, Mutation, text
 
 from . import state, writes
 from .batch import Batch, Context, Outcome, Reads
@@ -59,6 +59,9 @@ def _ok(parsed: Any) -> bool:
 
 
 def _parse(mutation: Mutation) -> Any:
+    refused = text.command_problems(mutation.name, mutation.args)
+    if refused is not None:
+        return refused
     command = COMMANDS.get(mutation.name)
     if command is None:
         return CommandRejected(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backend.models import EDITABLE
+from sqlalchemy import select
+
+from backend.models import EDITABLE, User
 from backend.services import inspections as stored
 from sync import CommandRejected, Mutation
 from sync import inspections as rules
@@ -54,6 +56,7 @@ def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) ->
                 f"Finding id {finding['id']} belongs to another inspection; "
                 "generate a new id for it.",
             )
+    _check_inspectors(batch, save)
     current = state.inspections.setdefault(save.id, Current(row=None))
     _check_owner(batch, current)
     conflict = _conflict(current, mutation)
@@ -64,6 +67,30 @@ def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) ->
     current.level = verdict.level
     current.content_changed = True
     return _applied(batch, mutation, current)
+
+
+def _check_inspectors(batch: Batch, save: rules.InspectionSave) -> None:
+    """Co-inspectors named by user id must be active users of the inspector's unit: anyone
+    named cannot review the inspection, so an arbitrary id could block its only reviewer."""
+    named = {p["user_id"] for p in save.inspectors if p.get("user_id")}
+    if not named:
+        return
+    ctx = batch.ctx
+    found = set(
+        ctx.session.scalars(
+            select(User.id).where(
+                User.id.in_(named), User.unit_id == ctx.user.unit_id, User.active.is_(True)
+            )
+        )
+    )
+    unknown = sorted(str(u) for u in named - found)
+    if unknown:
+        raise CommandRejected(
+            "inspection.inspector_unknown",
+            f"Co-inspectors {', '.join(unknown)} are not users of your unit. Name only "
+            "colleagues of your unit by user_id, or give just their name.",
+            {"inspectors": unknown},
+        )
 
 
 def _suggest(finding: dict[str, Any], verdict: Any) -> tuple[str, str | None]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.errors import Conflict
 from backend.models import SyncCommand, User, utcnow
 from backend.services import bulk
-from sync import MAX_COMMAND_NAME, Mutation, SeqReused, StoredCommand, plan_push
+from sync import MAX_COMMAND_NAME, Mutation, SeqReused, StoredCommand, plan_push, text
 
 from . import devices
 from .apply import apply_batch
@@ -55,8 +55,12 @@ def push(
         plan = plan_push(device.last_seq, mutations, {s.seq: s for s in stored.values()})
     except SeqReused as exc:
         raise _conflict(exc) from None
-    outcomes = apply_batch(Context(session, user, device, now), plan.to_apply)
-    _store(session, device_id, outcomes, now)
+    taken = _taken(session, plan.to_apply)
+    outcomes = apply_batch(
+        Context(session, user, device, now), [m for m in plan.to_apply if m.seq not in taken]
+    )
+    outcomes = sorted(outcomes + list(taken.values()), key=lambda o: o.mutation.seq)
+    _store(session, device_id, outcomes, now, {seq: _substitute(device_id, seq) for seq in taken})
     if outcomes:
         device.last_seq = outcomes[-1].mutation.seq
     device.last_seen_at = now
@@ -73,7 +77,44 @@ def _stored(session: Session, device_id: uuid.UUID, seqs: list[int]) -> dict[int
     rows = session.scalars(
         select(SyncCommand).where(SyncCommand.device_id == device_id, SyncCommand.seq.in_(seqs))
     )
-    return {r.seq: Stored(r.seq, r.command_id, r.payload_hash, r.result) for r in rows}
+    return {r.seq: Stored(r.seq, _sent_id(r), r.payload_hash, r.result) for r in rows}
+
+
+# Command ids are unique across all devices (a database constraint). A command whose id is
+# already taken (by another device, or by another seq of this one) is rejected and still
+# advances seq; its row is stored under a substitute id derived from (device, seq), and the id
+# the tablet sent is kept in its result, so a replay is recognised as one.
+ID_TAKEN = "sync.command_id_taken"
+_SUBSTITUTES = uuid.UUID("6b1f3c1e-0d4e-4f5a-9a51-2f6f9b1d7c01")
+
+
+def _taken(session: Session, mutations: list[Mutation]) -> dict[int, Outcome]:
+    ids = [m.id for m in mutations]
+    used = set(
+        session.scalars(select(SyncCommand.command_id).where(SyncCommand.command_id.in_(ids)))
+    )
+    taken: dict[int, Outcome] = {}
+    for mutation in mutations:
+        if mutation.id in used:
+            taken[mutation.seq] = Outcome(
+                mutation,
+                "rejected",
+                ID_TAKEN,
+                f"Command id {mutation.id} was already used by another command. Give every "
+                "command a fresh UUID; this one was not applied.",
+            )
+        used.add(mutation.id)
+    return taken
+
+
+def _substitute(device_id: uuid.UUID, seq: int) -> uuid.UUID:
+    return uuid.uuid5(_SUBSTITUTES, f"{device_id}/{seq}")
+
+
+def _sent_id(row: SyncCommand) -> uuid.UUID:
+    if row.result.get("code") == ID_TAKEN:
+        return uuid.UUID(row.result["id"])
+    return row.command_id
 
 
 @dataclass(frozen=True)
@@ -88,7 +129,13 @@ def _replayed(
     return {**original, "status": "duplicate", "original_status": original["status"]}
 
 
-def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now: datetime) -> None:
+def _store(
+    session: Session,
+    device_id: uuid.UUID,
+    outcomes: list[Outcome],
+    now: datetime,
+    substitutes: dict[int, uuid.UUID],
+) -> None:
     if outcomes:
         bulk.insert_rows(
             session,
@@ -97,8 +144,8 @@ def _store(session: Session, device_id: uuid.UUID, outcomes: list[Outcome], now:
                 {
                     "device_id": device_id,
                     "seq": o.mutation.seq,
-                    "command_id": o.mutation.id,
-                    "name": o.mutation.name[:MAX_COMMAND_NAME],
+                    "command_id": substitutes.get(o.mutation.seq, o.mutation.id),
+                    "name": text.escape(o.mutation.name)[:MAX_COMMAND_NAME],
                     "payload_hash": o.mutation.hash,
                     "status": o.status,
                     "result": o.result(),

@@ -119,10 +119,12 @@ def test_sign_ins_failures_and_lock_outs_are_audited(client: FlaskClient, sessio
     assert actions(session, user.username) == ["auth.failure"] * 5 + ["auth.lock"]
 
 
-def test_a_nul_in_the_username_is_just_a_wrong_username(client: FlaskClient) -> None:
+def test_a_nul_in_the_username_is_refused_like_in_any_field(client: FlaskClient) -> None:
+    # The accepted-text rule (docs/decision-accepted-text.md) is the same for every field, so
+    # the 422 tells nothing about which usernames or passwords exist.
     reply = client.post("/api/v1/auth/token", json={"username": "a\u0000b", "password": "x"})
-    assert reply.status_code == 401
-    assert reply.json["code"] == "auth.invalid_credentials"
+    assert reply.status_code == 422
+    assert reply.json["code"] == "validation.invalid"
 
 
 def test_a_401_names_the_bearer_scheme(client: FlaskClient) -> None:
@@ -278,3 +280,49 @@ def test_a_short_or_nul_new_password_is_422(client: FlaskClient, session: Sessio
     assert reply.status_code == 422
     assert "new_password" in reply.json["errors"]["json"]
     assert sign_in(client, user.username, PASSWORD) == 200
+
+
+def test_anonymous_guesses_do_not_lock_a_user_out_of_a_known_device(
+    client: FlaskClient, session: Session
+) -> None:
+    admin = make_user(session, make_unit(session), Role.admin)
+    device_id = str(uuid.uuid4())
+    token_for(client, admin, device_id=device_id)  # the admin's own tablet, registered
+    for _ in range(8):  # anyone, with no credentials at all
+        sign_in(client, admin.username, "guess")
+    assert sign_in(client, admin.username, PASSWORD) == 429  # elsewhere: still locked
+    reply = client.post(
+        "/api/v1/auth/token",
+        json={"username": admin.username, "password": PASSWORD, "device_id": device_id},
+    )
+    assert reply.status_code == 200, reply.json
+
+
+def test_guesses_from_a_known_device_lock_that_device(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, make_unit(session))
+    device_id = str(uuid.uuid4())
+    token_for(client, user, device_id=device_id)
+    body = {"username": user.username, "device_id": device_id}
+    for _ in range(5):
+        client.post("/api/v1/auth/token", json={**body, "password": "guess"})
+    reply = client.post("/api/v1/auth/token", json={**body, "password": PASSWORD})
+    assert reply.status_code == 429
+    assert sign_in(client, user.username, PASSWORD) == 200  # the name itself is not locked
+
+
+def test_a_device_of_another_user_does_not_pass_the_lock(
+    client: FlaskClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    victim, other = make_user(session, unit, Role.admin), make_user(session, unit)
+    device_id = str(uuid.uuid4())
+    token_for(client, other, device_id=device_id)
+    for _ in range(5):
+        sign_in(client, victim.username, "guess")
+    reply = client.post(
+        "/api/v1/auth/token",
+        json={"username": victim.username, "password": "guess", "device_id": device_id},
+    )
+    assert reply.status_code == 429

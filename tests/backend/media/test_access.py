@@ -120,3 +120,13 @@ def test_an_inspection_reference_is_not_enough_before_the_upload(world: World) -
 def test_a_malformed_hash_is_simply_not_found(world: World) -> None:
     reply = world.get("/api/v1/media/not-a-hash")
     assert (reply.status_code, reply.json["code"]) == (404, "media.not_found")
+
+
+def test_an_original_is_a_download_that_is_never_sniffed(world: World, evidence: bytes) -> None:
+    reply = world.get(f"/api/v1/media/{sha(evidence)}", world.supervisor)
+    if reply.status_code == 302:  # S3: the store is told to answer with the same disposition
+        assert "response-content-disposition=attachment" in reply.headers["Location"]
+    else:
+        assert reply.status_code == 200
+        assert reply.headers["Content-Disposition"].startswith("attachment")
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"

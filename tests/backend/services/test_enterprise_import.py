@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -643,3 +644,68 @@ def test_the_cli_writes_nothing_for_a_bad_file_and_everything_once_it_is_fixed(
     assert imported.exit_code == 0, imported.output
     assert "Imported 2 enterprises." in imported.output
     assert cli_enterprise_count() == 2
+
+
+# Hostile files (issue 12) ----------------------------------------------------------------------
+
+
+def test_an_xlsx_that_unpacks_to_too_much_is_refused_before_openpyxl_opens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "xl/worksheets/sheet1.xml", b" " * (enterprise_import.MAX_UNPACKED_BYTES + 1)
+        )
+    assert path.stat().st_size < 1024 * 1024  # ~100 KB on disk
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("openpyxl must not open a zip bomb")
+
+    monkeypatch.setattr(enterprise_import, "load_workbook", never)
+    with pytest.raises(UnreadableFile, match="unpacks to"):
+        enterprise_import.read_rows(path)
+
+
+def test_an_xlsx_with_malformed_xml_is_unreadable(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "list.xlsx", [["name", "sector"], ["企业", "gas"]])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2] + b"<<not xml"
+            target.writestr(member, data)
+
+    with pytest.raises(UnreadableFile, match=r"not a readable \.xlsx workbook"):
+        enterprise_import.read_rows(broken)
+
+
+def test_a_file_too_large_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"name,sector\n" + b"x" * enterprise_import.MAX_FILE_BYTES)
+
+    with pytest.raises(UnreadableFile, match="larger than"):
+        enterprise_import.read_rows(path)
+
+
+def test_a_file_with_too_many_rows_is_refused(tmp_path: Path) -> None:
+    lines = [["name", "sector"]] + [
+        [f"企业{n}", "gas"] for n in range(enterprise_import.MAX_ROWS + 1)
+    ]
+    path = write_csv(tmp_path / "list.csv", lines)
+
+    with pytest.raises(UnreadableFile, match="more than"):
+        enterprise_import.read_rows(path)
+
+
+def test_a_cell_with_refused_characters_is_reported_on_its_line(
+    session: Session, world: World
+) -> None:
+    rows = [row(2, name="企业\x00", sector="gas"), row(3, name="好企业", sector="gas")]
+
+    report = enterprise_import.import_rows(session, world.admin, rows, world.town)
+
+    (error,) = report.errors
+    assert (error.line, list(error.fields)) == (2, ["name"])
+    assert report.created == 0

@@ -22,6 +22,37 @@ blp = Blueprint(
 )
 
 
+def _content_security_policy() -> str:
+    """Scripts, styles and fonts only from this site, no inline code of any kind; images also
+    from the photo store's public address, where presigned downloads redirect."""
+    from urllib.parse import urlsplit
+
+    from backend.api.context import services
+
+    s3 = services().config.s3
+    endpoint = s3 and (s3.public_endpoint_url or s3.endpoint_url)
+    store = ""
+    if endpoint:
+        parts = urlsplit(endpoint)
+        store = f" {parts.scheme}://{parts.netloc}"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data:{store}; connect-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+@blp.after_request
+def _headers(response: Response) -> Response:
+    # Pages hold personal and enterprise data: never cached by a shared browser, never framed.
+    response.headers.setdefault("Content-Security-Policy", _content_security_policy())
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def register(app: Flask) -> None:
     from . import admin, errors, ledger, media, review, signin  # noqa: F401  (their routes)
 

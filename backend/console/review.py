@@ -112,6 +112,10 @@ def _record_context(inspection_id: uuid.UUID) -> dict[str, Any]:
         "answers": answers,
         "defects": defects,
         "rules": list(version.rules),
+        "rule_labels": {
+            rule.code: f"{rule.source.standard}{rule.source.article}{rule.source.item or ''}"
+            for rule in version.rules
+        },
         "conditions": {f["id"]: _conditions(version, f, defects) for f in detail["findings"]},
         "tolerance": tolerance,
         "gps": gps,

@@ -56,9 +56,14 @@ def _headers(response: Response) -> Response:
 def register(app: Flask) -> None:
     from . import admin, errors, ledger, media, review, signin  # noqa: F401  (their routes)
 
-    app.config.setdefault("SESSION_COOKIE_NAME", "anjian_console")
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_PATH", "/console")
+    # The console's cookie, unless the app already chose otherwise (Flask's own defaults).
+    for key, flask_default, ours in (
+        ("SESSION_COOKIE_NAME", "session", "anjian_console"),
+        ("SESSION_COOKIE_SAMESITE", None, "Lax"),
+        ("SESSION_COOKIE_PATH", None, "/console"),
+    ):
+        if app.config.get(key) == flask_default:
+            app.config[key] = ours
     app.register_blueprint(blp)
     app.add_url_rule("/", "root", _to_console)
 

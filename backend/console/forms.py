@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 from backend.api.context import after_commit, services
 from backend.jobs import outbox as outbox_jobs
+from backend.services.ledger.states import CHINA
 
 from .errors import FormError
 
@@ -48,6 +49,17 @@ def date_of(values: Mapping[str, str], name: str, label: str = "日期") -> date
         return date.fromisoformat(value)
     except ValueError:
         raise FormError(f"{label}格式应为 年-月-日，例如 2026-12-01。", {name: "格式"}) from None
+
+
+def moment_of(values: Mapping[str, str], name: str, label: str) -> datetime | None:
+    """A datetime-local field, read as China time."""
+    value = (values.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=CHINA)
+    except ValueError:
+        raise FormError(f"{label}格式应为 年-月-日 时:分。", {name: "格式"}) from None
 
 
 def flag(values: Mapping[str, str], name: str) -> bool | None:

@@ -123,7 +123,8 @@ def _allowed_events(entry: Hazard, person: User) -> list[str]:
     """The forms to show: events the role may record in the current state. The service
     decides again on submit (listing unit, photos, …); this only hides what cannot work."""
     shown = []
-    for event_type in EVENT_ORDER:
+    later = tuple(e for e in states.EVENTS if e not in EVENT_ORDER)  # e.g. a new event type
+    for event_type in EVENT_ORDER + later:
         if person.role not in states.ROLES[event_type]:
             continue
         if entry.state not in states.ALLOWED_IN[event_type]:
@@ -152,6 +153,7 @@ def _hazard_context(hazard_id: uuid.UUID) -> dict[str, Any]:
         "allowed": _allowed_events(entry, user()),
         "today": today,
         "listing_units": _listing_units(entry),
+        "fields": states.FIELDS,
     }
 
 
@@ -191,27 +193,50 @@ def _photos(files: list[FileStorage]) -> list[str]:
     return hashes
 
 
+LABELS = {
+    "measures": "整改措施",
+    "funds": "整改资金",
+    "deadline": "整改时限",
+    "listed_on": "挂牌日期",
+    "plan_deadline": "一患一策期限",
+    "received_at": "接报时间",
+}
+TEXTS = {"measures", "comment", "reason", "requirements", "emergency_plan", "channel", "clause"}
+DATES = {"deadline", "listed_on", "plan_deadline"}
+
+
+def _field(form: Any, name: str) -> Any:
+    """One event field from the form, typed as the ledger service takes it."""
+    if name in TEXTS:
+        return forms.text(form, name)
+    if name == "responsible_person":
+        return forms.text(form, name, limit=100)
+    if name in DATES:
+        return forms.date_of(form, name, LABELS.get(name, "日期"))
+    if name == "funds":
+        return forms.whole_number(form, name, LABELS[name])
+    if name == "unit_id":
+        return forms.uuid_of(form, name)
+    if name == "level":
+        value = form.get(name)
+        return value if value in ("general", "major") else None
+    if name == "completed":
+        return form.get(name, "1") == "1"
+    if name == "passed":
+        return {"1": True, "0": False}.get(form.get(name) or "")
+    if name == "received_at":
+        return forms.moment_of(form, name, LABELS[name])
+    return None  # reinspected_at: the tablet's clock; a form records the server's
+
+
 def _event_args(event_type: str) -> dict[str, Any]:
-    form = request.form
+    """The event's own fields (states.FIELDS), as filled; photos uploaded first."""
     args: dict[str, Any] = {"type": event_type}
-    given = {
-        "measures": forms.text(form, "measures"),
-        "responsible_person": forms.text(form, "responsible_person", limit=100),
-        "comment": forms.text(form, "comment"),
-        "reason": forms.text(form, "reason"),
-        "funds": forms.whole_number(form, "funds", "整改资金"),
-        "deadline": forms.date_of(form, "deadline", "整改时限"),
-        "listed_on": forms.date_of(form, "listed_on", "挂牌日期"),
-        "unit_id": forms.uuid_of(form, "unit_id"),
-    }
-    if event_type == "rectification_reported":
-        given["completed"] = form.get("completed", "1") == "1"
-    if event_type == "reinspected":
-        passed = form.get("passed")
-        given["passed"] = {"1": True, "0": False}.get(passed or "")
-    fields = states.FIELDS[event_type]
-    args.update({k: v for k, v in given.items() if k in fields and v is not None})
-    if "photos" in fields:
+    for name in sorted(states.FIELDS[event_type] - {"photos"}):
+        value = _field(request.form, name)
+        if value is not None:
+            args[name] = value
+    if "photos" in states.FIELDS[event_type]:
         photos = _photos(request.files.getlist("photos"))
         if photos:
             args["photos"] = photos

@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 800, "height": 1280}
 CJK = re.compile(r"[\u4e00-\u9fff]")
+WRITTEN: list[Path] = []  # screenshots of this run, listed at the end (tests/console/conftest.py)
 
 
 def screenshot_dir() -> Path:
@@ -100,6 +101,7 @@ class Seeded:
     major_finding: str
     general_finding: str
     supervisor: str
+    inspector: str
     admin: str
     stranger: str
     inspector_id: str
@@ -152,6 +154,7 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 major_finding=str(submitted.major_finding),
                 general_finding=str(submitted.general_finding),
                 supervisor=world.supervisor.username,
+                inspector=world.inspector.username,
                 admin=world.admin.username,
                 stranger=world.stranger.username,
                 inspector_id=str(world.inspector.id),
@@ -223,7 +226,7 @@ class Pages:
         if shot:
             path = self.shots / f"{shot}.png"
             self.page.screenshot(path=str(path), full_page=True)
-            print(f"screenshot: {path}")
+            WRITTEN.append(path)
 
     def sign_in(self, username: str, password: str = PASSWORD) -> None:
         self.page.fill("input[name=username]", username)

@@ -4,6 +4,7 @@ its people, a tablet; background jobs run by the test)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,6 +15,16 @@ from backend.models import User
 from tests.backend.ledger.support import RecordingDispatcher, World
 from tests.conftest import AppFactory
 from tests.factories import PASSWORD
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests left their screenshots, to be looked at."""
+    from tests.console.browser_support import WRITTEN
+
+    if WRITTEN:
+        terminalreporter.write_sep("-", "console screenshots")
+        terminalreporter.write_line(f"{len(WRITTEN)} screenshots in {WRITTEN[0].parent}")
+
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -48,9 +48,7 @@ def browser(site: Site) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    folder = screenshot_dir()
-    print(f"console screenshots in {folder}")
-    return folder
+    return screenshot_dir()
 
 
 def _pages(browser: Any, site: Site, shots: Path, viewport: dict[str, int] = LAPTOP) -> Pages:
@@ -96,31 +94,41 @@ def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
     pages.check(f"隐患 {number}", "05-hazard-pending")
     assert "待整改" in page.locator("#state").inner_text()
 
+    # The enterprise's rectification is reported by the inspector; another person re-inspects.
+    inspector = _pages(browser, site, shots)
+    inspector.goto(f"/console/hazards/{_hazard_id(page)}")
+    inspector.check("登录")
+    inspector.sign_in(s.inspector)
+    inspector.check(f"隐患 {number}")
     after = tmp_path / "after.jpg"
     after.write_bytes(photo_bytes("P40", taken="2026:11:28 10:00:00", colour="#7a4"))
-    form = page.locator("#form-rectification_reported")
+    form = inspector.page.locator("#form-rectification_reported")
     form.locator("textarea[name=measures]").fill("已设置警示标志，建立有限空间管理台账")
     form.locator("input[name=funds]").fill("3500")
     form.locator("input[name=responsible_person]").fill("王经理")
     form.locator("input[name=photos]").set_input_files(str(after))
     form.locator("button[type=submit]").click()
+    inspector.page.wait_for_load_state("networkidle")
+    inspector.check(f"隐患 {number}", "06-hazard-rectified-by-inspector")
+    assert "待复查" in inspector.page.locator("#state").inner_text()
+    inspector.page.context.close()
+
+    page.reload()
     page.wait_for_load_state("networkidle")
     pages.check(f"隐患 {number}")
-    assert "待复查" in page.locator("#state").inner_text()
-
     form = page.locator("#form-reinspected")
     form.locator("input[name=passed][value='1']").check()
     form.locator("textarea[name=comment]").fill("现场复查合格")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
-    pages.check(f"隐患 {number}", "06-hazard-reinspected")
+    pages.check(f"隐患 {number}", "07-hazard-reinspected")
     assert "已整改" in page.locator("#state").inner_text()
 
     form = page.locator("#form-closed")
     form.locator("textarea[name=comment]").fill("同意销号")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
-    pages.check(f"隐患 {number}", "07-hazard-closed")
+    pages.check(f"隐患 {number}", "08-hazard-closed")
     assert "已销号" in page.locator("#state").inner_text()
     timeline = page.locator("#timeline").inner_text()
     for label in ("登记入账", "整改情况报告", "复查", "销号"):
@@ -129,8 +137,12 @@ def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
 
     page.goto(site.url(f"/console/inspections/{s.inspection_id}"))
     page.wait_for_load_state("networkidle")
-    pages.check("检查记录", "08-record-approved")
+    pages.check("检查记录", "09-record-approved")
     assert number in page.locator("main").inner_text()
+
+
+def _hazard_id(page: Any) -> str:
+    return str(page.url.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _ledger_entry_appears(pages: Pages, enterprise: str, timeout: float = 20) -> str:
@@ -169,7 +181,7 @@ def test_an_expired_session_signs_in_again_and_returns(
     pages.page.context.clear_cookies()  # what an expired session looks like to the browser
     target = f"/console/inspections/{site.seeded.inspection_id}"
     pages.goto(target)
-    pages.check("登录", "09-login-expired")
+    pages.check("登录", "10-login-expired")
     assert "登录已过期" in pages.page.locator("main").inner_text()
     pages.sign_in(site.seeded.supervisor)
     assert pages.page.url == site.url(target)
@@ -183,7 +195,7 @@ def test_a_wrong_password_is_said_in_place(browser: Any, site: Site, shots: Path
     pages.sign_in(site.seeded.supervisor, "wrong password")
     # The 401 of the refused sign-in is logged by the browser as a failed resource load.
     pages.errors = [e for e in pages.errors if "401" not in e]
-    pages.check("登录", "10-login-wrong")
+    pages.check("登录", "11-login-wrong")
     assert "用户名或密码错误" in pages.page.locator("[role=alert]").inner_text()
 
 
@@ -201,21 +213,21 @@ def test_admin_pages(browser: Any, site: Site, shots: Path) -> None:
     pages.goto("/console/login")
     pages.sign_in(site.seeded.admin)
     pages.goto("/console/admin/units")
-    pages.check("单位", "11-admin-units")
+    pages.check("单位", "12-admin-units")
     pages.goto("/console/admin/users")
-    pages.check("用户", "12-admin-users")
+    pages.check("用户", "13-admin-users")
     pages.goto(f"/console/admin/users/{site.seeded.inspector_id}/devices")
-    pages.check("平板", "13-admin-devices")
+    pages.check("平板", "14-admin-devices")
     pages.goto("/console/admin/jobs")
-    pages.check("后台任务", "14-admin-jobs")
+    pages.check("后台任务", "15-admin-jobs")
 
 
 def test_on_a_tablet(browser: Any, site: Site, shots: Path) -> None:
     pages = _pages(browser, site, shots, TABLET)
     pages.goto("/console/login")
     pages.sign_in(site.seeded.supervisor)
-    pages.check("审核队列", "15-tablet-queue")
+    pages.check("审核队列", "16-tablet-queue")
     pages.goto(f"/console/inspections/{site.seeded.inspection_id}")
-    pages.check("检查记录", "16-tablet-record")
+    pages.check("检查记录", "17-tablet-record")
     pages.goto("/console/ledger")
-    pages.check("隐患台账", "17-tablet-ledger")
+    pages.check("隐患台账", "18-tablet-ledger")

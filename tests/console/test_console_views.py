@@ -41,6 +41,30 @@ def test_a_page_without_a_session_sends_to_sign_in_and_back(world: World) -> Non
     assert back.headers["Location"] == path
 
 
+def test_the_session_cookie_is_httponly_samesite_and_console_only(world: World) -> None:
+    token = csrf_of(world.client)
+    reply = world.client.post(
+        "/console/login",
+        data={
+            "csrf_token": token,
+            "username": world.supervisor.username,
+            "password": "correct horse battery staple",
+        },
+    )
+    cookie = reply.headers["Set-Cookie"]
+    assert cookie.startswith("anjian_console=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/console" in cookie
+
+
+def test_pages_carry_a_strict_content_security_policy(client: FlaskClient) -> None:
+    policy = client.get("/console/login").headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+
+
 def test_wrong_password_is_said_in_chinese_in_place(world: World) -> None:
     token = csrf_of(world.client)
     reply = world.client.post(

@@ -6,11 +6,20 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 
+from flask import current_app
+
 from backend.api.context import after_commit, services
 from backend.jobs import outbox as outbox_jobs
 from backend.services.ledger.states import CHINA
 
 from .errors import FormError
+
+PAGE_SIZE = 50
+
+
+def page_size() -> int:
+    """Rows a list page shows (keyset pages: the next one starts after the last row)."""
+    return int(current_app.config.get("CONSOLE_PAGE_SIZE", PAGE_SIZE))
 
 
 def deliver_after_commit(outbox_ids: list[int], *, marked: bool = False) -> None:

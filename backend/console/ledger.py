@@ -25,7 +25,6 @@ from .errors import FormError, code_of, message_of
 from .review import ALL_ROLES, choices
 from .session import signed_in, user
 
-PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PHOTOS = 10
 # The order the forms appear in: the closed loop first, then supervision.
@@ -66,7 +65,7 @@ def ledger() -> Any:
             db(),
             user(),
             _filters(request.args),
-            limit=PAGE_SIZE,
+            limit=forms.page_size(),
             cursor=request.args.get("cursor") or None,
         )
         items = [render.hazard(h, today) for h in page.items]

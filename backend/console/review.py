@@ -21,7 +21,6 @@ from . import blp, forms
 from .errors import FormError, code_of, message_of
 from .session import signed_in, user
 
-PAGE_SIZE = 50
 ALL_ROLES = (Role.inspector, Role.supervisor, Role.admin)
 
 
@@ -66,7 +65,11 @@ def queue() -> Any:
     try:
         filters = _queue_filters(request.args)
         page = review_queue.search(
-            db(), user(), filters, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None
+            db(),
+            user(),
+            filters,
+            limit=forms.page_size(),
+            cursor=request.args.get("cursor") or None,
         )
     except FormError as exc:
         error = exc.message

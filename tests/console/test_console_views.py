@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import re
+import time
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from backend.models import AccessToken, Hazard, InspectionStatus, utcnow
-from tests.backend.ledger.support import World
+from backend.models import AccessToken, Hazard, InspectionStatus, User, utcnow
+from tests.backend.ledger.support import RecordingDispatcher, World, problem_answers
 from tests.console.conftest import csrf_of, sign_in
+from tests.sync_support import save_args
 
 
 def test_root_redirects_to_the_console(client: FlaskClient) -> None:
@@ -153,6 +159,22 @@ def test_the_record_reads_answers_in_words_that_respect_polarity(world: World) -
     assert "《工贸企业重大事故隐患判定标准》第十三条（一）" in page
 
 
+def test_an_amendment_is_shown_beside_the_current_version(world: World) -> None:
+    submitted = world.submit()
+    late = save_args(
+        world.session,
+        world.enterprise.id,
+        inspection_id=submitted.id,
+        answers={**problem_answers(), "confined_space.2": "yes"},
+    )
+    reply = world.tablet.push(world.tablet.command("inspection.save@1", late))
+    assert reply.json["results"][0]["code"] == "inspection.locked"
+    sign_in(world.client, world.supervisor)
+    page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
+    assert "补正（记录锁定后平板发来的修改，1 次）" in page
+    assert "2：当前否 → 补正是" in page
+
+
 def test_returning_needs_no_findings_and_reaches_the_record(world: World) -> None:
     submitted = world.submit()
     token = sign_in(world.client, world.supervisor)
@@ -162,6 +184,46 @@ def test_returning_needs_no_findings_and_reaches_the_record(world: World) -> Non
     )
     assert reply.status_code == 302
     assert _status(world, submitted.id) is InspectionStatus.returned
+
+
+def test_a_return_comment_reaches_the_tablet(live_app: Flask, live_session: Session) -> None:
+    """Committed for real: a pull serves only what every other transaction can see."""
+    live_app.extensions["anjian"].dispatcher = RecordingDispatcher()
+    world = World(live_app, live_app.test_client(), live_session)
+    submitted = world.submit()
+    token = sign_in(world.client, world.supervisor)
+    reply = world.client.post(
+        f"/console/inspections/{submitted.id}/review",
+        data={"decision": "return", "comment": "请补拍入口照片", "csrf_token": token},
+    )
+    assert reply.status_code == 302
+    deadline = time.monotonic() + 30
+    while True:
+        reviews = [
+            c["data"]["review"]
+            for c in world.tablet.pull(limit=2000).json["changes"]
+            if c["type"] == "inspection"
+            and c["bucket"].startswith("user:")
+            and (c.get("data") or {}).get("review")
+        ]
+        if reviews or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert reviews[-1]["decision"] == "return"
+    assert reviews[-1]["comment"] == "请补拍入口照片"
+
+
+def test_the_queue_pages_by_keyset(world: World) -> None:
+    world.app.config["CONSOLE_PAGE_SIZE"] = 1
+    first, second = world.submit(), world.submit()
+    sign_in(world.client, world.supervisor)
+    page = world.client.get("/console/queue").get_data(as_text=True)
+    assert f"/console/inspections/{first.id}" in page
+    assert f"/console/inspections/{second.id}" not in page
+    more = re.search(r'<a href="([^"]+)" hx-get="[^"]+" hx-select="#rows > tr"', page)
+    assert more, "no 加载更多 link"
+    following = world.client.get(html.unescape(more.group(1))).get_data(as_text=True)
+    assert f"/console/inspections/{second.id}" in following
 
 
 def test_a_refused_decision_is_explained_in_chinese_and_changes_nothing(world: World) -> None:
@@ -286,3 +348,54 @@ def _status(world: World, inspection_id: object) -> InspectionStatus:
 def _hazard(world: World, entry: Hazard) -> Hazard:
     world.session.expire_all()
     return world.session.get_one(Hazard, entry.id)
+
+
+def test_an_admin_adds_a_unit_and_a_user_and_disables_the_user(world: World) -> None:
+    token = sign_in(world.client, world.admin)
+    added = world.client.post(
+        "/console/admin/units",
+        data={
+            "csrf_token": token,
+            "name": "城东街道",
+            "kind": "town",
+            "parent_id": str(world.district.id),
+        },
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)
+    assert "城东街道" in world.client.get("/console/admin/units").get_data(as_text=True)
+    created = world.client.post(
+        "/console/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "chengdong1",
+            "display_name": "陈检查",
+            "role": "inspector",
+            "unit_id": str(world.town.id),
+            "password": "a long enough password",
+        },
+    )
+    assert created.status_code == 302, created.get_data(as_text=True)
+    person = world.session.scalars(select(User).where(User.username == "chengdong1")).one()
+    world.client.post(
+        "/console/admin/users",
+        data={"csrf_token": token, "user_id": str(person.id), "active": "0"},
+    )
+    world.session.expire_all()
+    assert world.session.get_one(User, person.id).active is False
+
+
+def test_a_taken_username_is_said_in_place(world: World) -> None:
+    token = sign_in(world.client, world.admin)
+    reply = world.client.post(
+        "/console/admin/users",
+        data={
+            "csrf_token": token,
+            "username": world.inspector.username,
+            "display_name": "重名",
+            "role": "inspector",
+            "unit_id": str(world.town.id),
+            "password": "a long enough password",
+        },
+    )
+    assert reply.status_code == 422
+    assert "该用户名已被使用" in reply.get_data(as_text=True)

@@ -47,7 +47,21 @@ MESSAGES: dict[str, str] = {
         "确认的等级与判定结果不一致，或重大事故隐患没有符合的判定条款：请填写理由。"
     ),
     "review.deadline_missing": "有隐患没有整改时限，请填写。",
+    "review.clause_required": "确认为重大事故隐患须选择所依据的判定条款。",
+    "review.clause_unknown": "所选判定条款不在判定标准目录中。",
+    "review.clause_not_applicable": ("所选判定条款在检查当日未生效，或不适用于该企业的行业领域。"),
     "hazard.forbidden": "您的角色不能记录这一步。",
+    "hazard.own_rectification": "整改情况是您报告的，复查须由另一人进行。",
+    "hazard.plan_required": (
+        "重大事故隐患首次报告整改须填写一患一策（责任人、措施、资金、期限、应急预案）。"
+    ),
+    "hazard.listing_fields_required": "挂牌督办须填写督办要求和督办期限。",
+    "hazard.clause_required": "改为重大事故隐患须填写所依据的判定条款。",
+    "hazard.clause_not_applicable": "所填判定条款在发现当日未生效，或不适用于该行业领域。",
+    "hazard.level_unchanged": "新的级别与当前级别相同。",
+    "hazard.already_received": "这条隐患已经接报。",
+    "hazard.not_self_reported": "只有企业自查发现的隐患需要接报。",
+    "hazard.channel_required": "请填写接报方式。",
     "hazard.listing_unit_only": "这条隐患已挂牌督办，只有挂牌单位的审核人可以销号。",
     "hazard.not_major": "只有重大事故隐患才能挂牌督办。",
     "hazard.already_listed": "这条隐患已经挂牌督办。",

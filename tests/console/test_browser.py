@@ -107,6 +107,9 @@ def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
     form.locator("input[name=funds]").fill("3500")
     form.locator("input[name=responsible_person]").fill("王经理")
     form.locator("input[name=photos]").set_input_files(str(after))
+    plan = form.locator("textarea[name=emergency_plan]")  # 一患一策, where the ledger asks it
+    if plan.count():
+        plan.fill("作业前通风检测，设专人监护")
     form.locator("button[type=submit]").click()
     inspector.page.wait_for_load_state("networkidle")
     inspector.check(f"隐患 {number}", "06-hazard-rectified-by-inspector")

@@ -399,3 +399,28 @@ def test_a_taken_username_is_said_in_place(world: World) -> None:
     )
     assert reply.status_code == 422
     assert "该用户名已被使用" in reply.get_data(as_text=True)
+
+
+def test_an_admin_retries_a_failed_job(world: World) -> None:
+    from backend.models import OutboxItem
+
+    item = OutboxItem(
+        kind="ledger.create_entries",
+        key="ledger:console-test",
+        payload={},
+        status="failed",
+        attempts=5,
+        last_error="boom",
+    )
+    world.session.add(item)
+    world.session.commit()
+    token = sign_in(world.client, world.admin)
+    page = world.client.get("/console/admin/jobs").get_data(as_text=True)
+    assert "ledger:console-test" in page
+    reply = world.client.post(
+        "/console/admin/jobs", data={"item_id": str(item.id), "csrf_token": token}
+    )
+    assert reply.status_code == 302
+    world.session.expire_all()
+    assert world.session.get_one(OutboxItem, item.id).status == "pending"
+    assert [job[2] for job in world.jobs.jobs] == [f"outbox-{item.id}"]

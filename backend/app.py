@@ -44,9 +44,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["anjian"] = build_services(config, Database(config.database_url), dispatcher)
     runtime.bind(app.extensions["anjian"])  # jobs run in this process when there is no Redis
 
+    from . import console
     from .api import register_api
 
     register_api(app)
+    console.register(app)
     app.add_url_rule("/api/docs/static/<path:filename>", "swagger_static", _swagger_static)
     app.wsgi_app = BodyDeadline(app.wsgi_app, config.body_timeout_seconds)  # type: ignore[method-assign]
     return app

@@ -52,6 +52,9 @@ class Filters:
     has_major: bool | None = None  # a finding claimed, suggested or confirmed major
     awaiting_media: bool | None = None
     has_amendments: bool | None = None
+    # a photo whose EXIF capture time lies further than this many seconds outside the
+    # inspection's start..finish (the reviewer's capture-time flag)
+    photo_flagged_over: int | None = None
     newest_first: bool = False
 
 
@@ -123,6 +126,15 @@ def _flags(query: Select[tuple[Inspection]], f: Filters) -> Select[tuple[Inspect
     )
     awaiting = cast(Inspection.awaiting_media, String) != "[]"
     amended = exists(select(Amendment.id).where(Amendment.inspection_id == Inspection.id))
+    if f.photo_flagged_over is not None:
+        query = query.where(
+            exists(
+                select(InspectionPhoto.sha256).where(
+                    InspectionPhoto.inspection_id == Inspection.id,
+                    InspectionPhoto.capture_gap_seconds > f.photo_flagged_over,
+                )
+            )
+        )
     for flag, condition in (
         (f.has_major, major),
         (f.awaiting_media, awaiting),

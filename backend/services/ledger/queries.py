@@ -35,6 +35,8 @@ class Filters:
     overdue: date | None = None  # past the deadline on that date and not rectified
     deadline_from: date | None = None
     deadline_to: date | None = None
+    found_from: date | None = None  # the inspection's date (发现日期), inclusive
+    found_to: date | None = None
 
 
 def visible(user: User) -> ColumnElement[bool]:
@@ -106,6 +108,10 @@ def _dates(query: Select[tuple[Hazard]], filters: Filters) -> Select[tuple[Hazar
         query = query.where(Hazard.deadline >= filters.deadline_from)
     if filters.deadline_to is not None:
         query = query.where(Hazard.deadline <= filters.deadline_to)
+    if filters.found_from is not None:
+        query = query.where(Hazard.found_on >= filters.found_from)
+    if filters.found_to is not None:
+        query = query.where(Hazard.found_on <= filters.found_to)
     return query
 
 

@@ -1,0 +1,236 @@
+"""The console in a real Chromium against a real server: a supervisor signs in, reviews a record,
+approves it with a clause for the major finding, and follows the hazard through the ledger to
+销号. Every page: a visible Chinese heading, no console errors, a screenshot of the main ones
+(their folder is printed; CONSOLE_SCREENSHOTS moves it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LAPTOP,
+    TABLET,
+    Pages,
+    Site,
+    photo_bytes,
+    require_chromium,
+    screenshot_dir,
+    start_site,
+)
+
+MAJOR_RULE = "confined_space.gmqy2023.13.1"
+
+
+@pytest.fixture(scope="module")
+def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    require_chromium()
+    yield from start_site(sqlite_template, tmp_path_factory.mktemp("console-site"))
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    return screenshot_dir()
+
+
+def _pages(browser: Any, site: Site, shots: Path, viewport: dict[str, int] = LAPTOP) -> Pages:
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    return Pages(context.new_page(), site, shots)
+
+
+def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
+    browser: Any, site: Site, shots: Path, tmp_path: Path
+) -> None:
+    s, pages = site.seeded, _pages(browser, site, shots)
+    page = pages.page
+
+    pages.goto("/console/")
+    pages.check("登录", "01-login")
+    pages.sign_in(s.supervisor)
+    pages.check("审核队列", "02-queue")
+    assert s.enterprise in page.locator("#results").inner_text()
+
+    page.click(f"a[href='/console/inspections/{s.inspection_id}']")
+    page.wait_for_load_state("networkidle")
+    pages.check("检查记录", "03-record")
+    body = page.locator("main").inner_text()
+    assert "存在" in body
+    assert "不存在" in body
+    assert "《工贸企业重大事故隐患判定标准》第十三条（一）" in body
+    assert "拍摄时间异常" in body  # the photo taken three days after the inspection
+
+    page.select_option(f"select[name='level-{s.major_finding}']", "major")
+    page.select_option(f"select[name='rule-{s.major_finding}']", MAJOR_RULE)
+    page.select_option(f"select[name='level-{s.general_finding}']", "general")
+    page.fill("textarea[name=comment]", "同意，按期整改")
+    page.click("button[name=decision][value=approve]")
+    page.wait_for_load_state("networkidle")
+    pages.check("检查记录")
+    assert "已审核通过" in page.locator("main").inner_text()
+
+    number = _ledger_entry_appears(pages, s.enterprise)
+    pages.check("隐患台账", "04-ledger")
+
+    page.click(f"text={number}")
+    page.wait_for_load_state("networkidle")
+    pages.check(f"隐患 {number}", "05-hazard-pending")
+    assert "待整改" in page.locator("#state").inner_text()
+
+    # The enterprise's rectification is reported by the inspector; another person re-inspects.
+    inspector = _pages(browser, site, shots)
+    inspector.goto(f"/console/hazards/{_hazard_id(page)}")
+    inspector.check("登录")
+    inspector.sign_in(s.inspector)
+    inspector.check(f"隐患 {number}")
+    after = tmp_path / "after.jpg"
+    after.write_bytes(photo_bytes("P40", taken="2026:11:28 10:00:00", colour="#7a4"))
+    form = inspector.page.locator("#form-rectification_reported")
+    form.locator("textarea[name=measures]").fill("已设置警示标志，建立有限空间管理台账")
+    form.locator("input[name=funds]").fill("3500")
+    form.locator("input[name=responsible_person]").fill("王经理")
+    form.locator("input[name=photos]").set_input_files(str(after))
+    plan = form.locator("textarea[name=emergency_plan]")  # 一患一策, where the ledger asks it
+    if plan.count():
+        plan.fill("作业前通风检测，设专人监护")
+    form.locator("button[type=submit]").click()
+    inspector.page.wait_for_load_state("networkidle")
+    inspector.check(f"隐患 {number}", "06-hazard-rectified-by-inspector")
+    assert "待复查" in inspector.page.locator("#state").inner_text()
+    inspector.page.context.close()
+
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    pages.check(f"隐患 {number}")
+    form = page.locator("#form-reinspected")
+    form.locator("input[name=passed][value='1']").check()
+    form.locator("textarea[name=comment]").fill("现场复查合格")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    pages.check(f"隐患 {number}", "07-hazard-reinspected")
+    assert "已整改" in page.locator("#state").inner_text()
+
+    form = page.locator("#form-closed")
+    form.locator("textarea[name=comment]").fill("同意销号")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    pages.check(f"隐患 {number}", "08-hazard-closed")
+    assert "已销号" in page.locator("#state").inner_text()
+    timeline = page.locator("#timeline").inner_text()
+    for label in ("登记入账", "整改情况报告", "复查", "销号"):
+        assert label in timeline
+    assert page.locator("#timeline img").count() >= 1  # the after photo, in the timeline
+
+    page.goto(site.url(f"/console/inspections/{s.inspection_id}"))
+    page.wait_for_load_state("networkidle")
+    pages.check("检查记录", "09-record-approved")
+    assert number in page.locator("main").inner_text()
+
+
+def _hazard_id(page: Any) -> str:
+    return str(page.url.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _ledger_entry_appears(pages: Pages, enterprise: str, timeout: float = 20) -> str:
+    """The worker makes the entries after the commit: reload the ledger until they are there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pages.goto("/console/ledger?level=major")
+        rows = pages.page.locator("#rows tr")
+        if enterprise in rows.first.inner_text():
+            return str(rows.first.locator("td").first.inner_text()).strip()
+        assert time.monotonic() < deadline, "no ledger entry appeared"
+        time.sleep(0.3)
+
+
+def test_filters_swap_the_results_in_place(browser: Any, site: Site, shots: Path) -> None:
+    pages = _pages(browser, site, shots)
+    pages.goto("/console/login")
+    pages.sign_in(site.seeded.supervisor)
+    pages.page.select_option("select[name=status]", "all")
+    pages.page.wait_for_url("**status=all**")
+    pages.page.wait_for_load_state("networkidle")
+    pages.check("审核队列")
+    assert site.seeded.enterprise in pages.page.locator("#results").inner_text()
+    pages.page.select_option("select[name=photos_flagged]", "1")
+    pages.page.wait_for_url("**photos_flagged=1**")
+    pages.page.wait_for_load_state("networkidle")
+    assert site.seeded.enterprise in pages.page.locator("#results").inner_text()
+
+
+def test_an_expired_session_signs_in_again_and_returns(
+    browser: Any, site: Site, shots: Path
+) -> None:
+    pages = _pages(browser, site, shots)
+    pages.goto("/console/login")
+    pages.sign_in(site.seeded.supervisor)
+    pages.page.context.clear_cookies()  # what an expired session looks like to the browser
+    target = f"/console/inspections/{site.seeded.inspection_id}"
+    pages.goto(target)
+    pages.check("登录", "10-login-expired")
+    assert "登录已过期" in pages.page.locator("main").inner_text()
+    pages.sign_in(site.seeded.supervisor)
+    assert pages.page.url == site.url(target)
+    pages.check("检查记录")
+
+
+def test_a_wrong_password_is_said_in_place(browser: Any, site: Site, shots: Path) -> None:
+    pages = _pages(browser, site, shots)
+    pages.goto("/console/login")
+    pages.errors.clear()
+    pages.sign_in(site.seeded.supervisor, "wrong password")
+    # The 401 of the refused sign-in is logged by the browser as a failed resource load.
+    pages.errors = [e for e in pages.errors if "401" not in e]
+    pages.check("登录", "11-login-wrong")
+    assert "用户名或密码错误" in pages.page.locator("[role=alert]").inner_text()
+
+
+def test_another_units_supervisor_gets_not_found(browser: Any, site: Site, shots: Path) -> None:
+    pages = _pages(browser, site, shots)
+    pages.goto("/console/login")
+    pages.sign_in(site.seeded.stranger)
+    pages.page.goto(site.url(f"/console/inspections/{site.seeded.inspection_id}"))
+    pages.errors = [e for e in pages.errors if "404" not in e]
+    pages.check("未找到")
+
+
+def test_admin_pages(browser: Any, site: Site, shots: Path) -> None:
+    pages = _pages(browser, site, shots)
+    pages.goto("/console/login")
+    pages.sign_in(site.seeded.admin)
+    pages.goto("/console/admin/units")
+    pages.check("单位", "12-admin-units")
+    pages.goto("/console/admin/users")
+    pages.check("用户", "13-admin-users")
+    pages.goto(f"/console/admin/users/{site.seeded.inspector_id}/devices")
+    pages.check("平板", "14-admin-devices")
+    pages.goto("/console/admin/jobs")
+    pages.check("后台任务", "15-admin-jobs")
+
+
+def test_on_a_tablet(browser: Any, site: Site, shots: Path) -> None:
+    pages = _pages(browser, site, shots, TABLET)
+    pages.goto("/console/login")
+    pages.sign_in(site.seeded.supervisor)
+    pages.check("审核队列", "16-tablet-queue")
+    pages.goto(f"/console/inspections/{site.seeded.inspection_id}")
+    pages.check("检查记录", "17-tablet-record")
+    pages.goto("/console/ledger")
+    pages.check("隐患台账", "18-tablet-ledger")

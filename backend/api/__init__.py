@@ -20,6 +20,7 @@ from . import (
     inspections,
     media,
     organisation,
+    records,
     sync,
 )
 from .schemas import ErrorSchema
@@ -35,6 +36,7 @@ def register_api(app: Flask) -> None:
         api.register_blueprint(module.blp)
     for module in (inspections, hazards, admin):
         api.register_blueprint(module.blp)
+    records.register(api)
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)

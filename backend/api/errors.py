@@ -18,6 +18,7 @@ from backend import errors as e
 from backend.services import operations, review
 from backend.services.ledger import errors as ledger_errors
 from backend.services.media import errors as media_errors
+from backend.services.records import errors as record_errors
 from backend.services.sync import push
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ log = logging.getLogger(__name__)
 TABLE: list[tuple[type[Exception], int, str]] = [
     # Review and ledger errors carry their codes (a tablet command that hits one is rejected
     # with the same code). They subclass the generic errors below, so they come first.
-    *((cls, cls.status, cls.code) for cls in (*review.ERRORS, *ledger_errors.ERRORS)),
+    *(
+        (cls, cls.status, cls.code)
+        for cls in (*review.ERRORS, *ledger_errors.ERRORS, *record_errors.ERRORS)
+    ),
     (operations.NotAFailedJob, 409, "jobs.not_failed"),
     (e.InvalidCredentials, 401, "auth.invalid_credentials"),
     (e.AuthenticationRequired, 401, "auth.required"),
@@ -109,6 +113,7 @@ def handle_domain_error(exc: Exception) -> Response:
     for cls, status, code in TABLE:
         if isinstance(exc, cls):
             if isinstance(exc, e.DomainError):
+                code = getattr(exc, "code", code)  # a refusal may carry its rule's code
                 return error_response(status, code, exc.message, exc.errors, exc.headers)
             if isinstance(exc, OperationalError):
                 log.warning("database unavailable: %s", exc)

@@ -349,7 +349,8 @@ def figures(kind: Kind, content: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("amount_yuan", "enterprise_amount_yuan", "principal_amount_yuan", "reward_yuan"):
         if detail.get(key) is not None:
-            out[key.replace("_yuan", "_wan")] = str(Decimal(detail[key]) / 10000)
+            wan = (Decimal(detail[key]) / 10000).normalize()
+            out[key.replace("_yuan", "_wan")] = format(wan, "f")
     if kind.code == "training":
         attendees = detail["attendees"]
         out["attendees"] = len(attendees)

@@ -27,6 +27,7 @@ __all__ = [
     "DocumentType",
     "InvalidPdf",
     "NotADocument",
+    "TypeMismatch",
     "document_key",
     "inspect_document",
 ]
@@ -120,3 +121,18 @@ def _pdf_pages(data: bytes) -> int:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InvalidPdf(str(exc) or type(exc).__name__) from None
     return count
+
+
+class TypeMismatch(MediaError):
+    """The bytes are a document we accept, but not of the type the upload declared."""
+
+    def __init__(self, declared: str, actual: str) -> None:
+        super().__init__(declared, actual)
+        self.declared = declared
+        self.actual = actual
+
+    def __str__(self) -> str:
+        return (
+            f"the upload says {self.declared} but the bytes are {self.actual}: send it with "
+            f"Content-Type {self.actual}, or send the file you meant"
+        )

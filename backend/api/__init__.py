@@ -13,6 +13,7 @@ from . import (
     auth,
     checklists,
     context,
+    documents,
     enterprises,
     errors,
     hazards,
@@ -34,7 +35,7 @@ def register_api(app: Flask) -> None:
     api = AnjianApi(app)
     for module in (auth, checklists, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
-    for module in (inspections, hazards, admin):
+    for module in (inspections, hazards, admin, documents):
         api.register_blueprint(module.blp)
     records.register(api)
     health.register_root_aliases(app)

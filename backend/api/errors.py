@@ -20,6 +20,7 @@ from backend.services.ledger import errors as ledger_errors
 from backend.services.media import errors as media_errors
 from backend.services.records import errors as record_errors
 from backend.services.sync import push
+from media import documents as media_documents
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ TABLE: list[tuple[type[Exception], int, str]] = [
     (media_errors.MediaNotFound, 404, "media.not_found"),
     (media_errors.UploadMissing, 409, "media.upload_missing"),
     (media.InvalidHash, 422, "media.invalid_hash"),
+    (media_documents.InvalidPdf, 422, "document.invalid_pdf"),
+    (media_documents.NotADocument, 415, "document.unsupported_type"),
+    (media_documents.TypeMismatch, 415, "document.type_mismatch"),
     (media.NotAnImage, 422, "media.not_an_image"),
     (media.TooManyPixels, 422, "media.too_many_pixels"),
     (media.TooLarge, 413, "media.too_large"),

@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
 from backend.models import EDITABLE, Device, User
+from backend.services import records
 from backend.services.ledger import errors as ledger_errors
 from backend.services.ledger import events as ledger_events
+from backend.services.records import errors as record_errors
 from sync import CommandRejected, Mutation
+from sync import activities as activity_rules
 from sync import hazards as hazard_rules
 from sync import inspections as rules
 
@@ -101,7 +104,13 @@ def _apply(ctx: Context, mutations: list[Mutation]) -> list[Outcome]:
     return outcomes
 
 
-Parsed = rules.InspectionSave | uuid.UUID | hazard_rules.HazardReinspect | CommandRejected
+Parsed = (
+    rules.InspectionSave
+    | uuid.UUID
+    | hazard_rules.HazardReinspect
+    | activity_rules.ActivitySave
+    | CommandRejected
+)
 
 
 def _parse(mutation: Mutation) -> Parsed:
@@ -122,6 +131,7 @@ PARSERS: dict[str, Callable[[Any], Parsed]] = {
     "inspection.save@1": rules.parse_save,
     "inspection.submit@1": rules.parse_submit,
     "hazard.reinspect@1": hazard_rules.parse_reinspect,
+    activity_rules.NAME: activity_rules.parse_save,
 }
 
 
@@ -143,6 +153,8 @@ def _decide(
             return _save(ctx, state, effects, mutation, parsed)
         if isinstance(parsed, hazard_rules.HazardReinspect):
             return _reinspect(ctx, mutation, parsed)
+        if isinstance(parsed, activity_rules.ActivitySave):
+            return _save_activity(ctx, mutation, parsed)
         return _submit(ctx, state, effects, mutation, parsed)
     except CommandRejected as rejected:
         return Outcome(
@@ -254,6 +266,34 @@ def _reinspect(ctx: Context, mutation: Mutation, command: hazard_rules.HazardRei
         mutation,
         "applied",
         entity={"type": "hazard", "id": str(entry.id), "version": entry.version},
+    )
+
+
+def _save_activity(
+    ctx: Context, mutation: Mutation, command: activity_rules.ActivitySave
+) -> Outcome:
+    """Through the records service, one savepoint per command, checked exactly as over HTTP.
+    Its photos and documents are uploaded after the push, so they need not exist yet."""
+    try:
+        with ctx.session.begin_nested():
+            record, _ = records.save_offline(
+                ctx.session,
+                ctx.user,
+                ctx.device.id,
+                command.id,
+                dict(command.record),
+                base_version=mutation.base_version,
+                reason=command.reason,
+            )
+    except record_errors.RecordStale as exc:
+        return Outcome(mutation, "conflict", exc.code, exc.message + " Pull, then save again.")
+    except DomainError as exc:
+        code = getattr(exc, "code", "record.invalid")
+        raise CommandRejected(code, exc.message, exc.errors) from None
+    return Outcome(
+        mutation,
+        "applied",
+        entity={"type": "activity", "id": str(record.id), "version": record.version},
     )
 
 

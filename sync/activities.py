@@ -1,6 +1,8 @@
-"""Version 1 of the activity command: a 督导检查, 宣讲, 帮扶指导 … recorded on a tablet, offline.
+"""Version 1 of the record commands: an activity (督导检查, 宣讲, 帮扶指导 …) or an enforcement
+action (查封, 责令停产整顿 …) recorded on a tablet, offline.
 
-`activity.save@1 {id, record: {kind, occurred_on, detail, documents?, photos?, …}, reason?}`.
+`activity.save@1` and `enforcement.save@1`, both
+`{id, record: {kind, occurred_on, detail, documents?, photos?, …}, reason?}`.
 `id` is the record's client-generated UUID, so a replay or a second save finds the same record.
 The photos and documents are referenced by hash and uploaded after the push. What `record`
 holds is checked by the server against the kind's rules, exactly as over HTTP
@@ -18,13 +20,15 @@ from typing import Any
 from sync.protocol import CommandRejected
 
 NAME = "activity.save@1"
+ENFORCEMENT_NAME = "enforcement.save@1"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ALLOWED = {"id", "record", "reason"}
 MAX_REASON = 2000
 
 
 @dataclass(frozen=True)
-class ActivitySave:
+class RecordSave:
+    family: str  # activity | enforcement
     id: uuid.UUID
     record: Mapping[str, Any]
     reason: str | None
@@ -34,7 +38,15 @@ class ActivitySave:
         return list(self.record.get("photos") or [])
 
 
-def parse_save(args: Mapping[str, Any]) -> ActivitySave:
+def parse_save(args: Mapping[str, Any]) -> RecordSave:
+    return _parse("activity", args)
+
+
+def parse_enforcement_save(args: Mapping[str, Any]) -> RecordSave:
+    return _parse("enforcement", args)
+
+
+def _parse(family: str, args: Mapping[str, Any]) -> RecordSave:
     errors: dict[str, list[str]] = {}
     if not isinstance(args, Mapping):
         raise CommandRejected("command.invalid", "The arguments must be an object.")
@@ -57,7 +69,7 @@ def parse_save(args: Mapping[str, Any]) -> ActivitySave:
         raise CommandRejected(
             "command.invalid", f"Fix these arguments: {', '.join(errors)}.", {"args": errors}
         )
-    return ActivitySave(record_id, record, reason)
+    return RecordSave(family, record_id, record, reason)
 
 
 def _uuid(value: Any, errors: dict[str, list[str]]) -> uuid.UUID | None:

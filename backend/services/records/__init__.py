@@ -4,11 +4,11 @@ search and history, scoped by unit and role (docs/records.md)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,7 +44,16 @@ from .errors import (
 )
 from .kinds import KINDS, Kind
 
-__all__ = ["correct", "create", "get_visible", "history", "save_offline", "search", "view"]
+__all__ = [
+    "as_of",
+    "correct",
+    "create",
+    "get_visible",
+    "history",
+    "save_offline",
+    "search",
+    "view",
+]
 
 
 def create(
@@ -146,6 +155,7 @@ def correct(
 def save_offline(
     session: Session,
     user: User,
+    family: RecordFamily,
     device_id: uuid.UUID,
     record_id: uuid.UUID,
     values: dict[str, Any],
@@ -153,20 +163,18 @@ def save_offline(
     base_version: int | None,
     reason: str | None,
 ) -> tuple[Record, bool]:
-    """activity.save@1: the first save creates the record under the tablet's id; a later save
-    of the same content changes nothing; a changed one is a correction made on base_version.
-    Returns the record and whether a version was added."""
+    """activity.save@1 and enforcement.save@1: the first save creates the record under the
+    tablet's id; a later save of the same content changes nothing; a changed one is a
+    correction made on base_version. Returns the record and whether a version was added."""
     record = session.get(Record, record_id)
     if record is None:
-        return create(
-            session, user, RecordFamily.activity, values, record_id=record_id, device_id=device_id
-        ), True
-    if record.family is not RecordFamily.activity or record.unit_id != user.unit_id:
+        return create(session, user, family, values, record_id=record_id, device_id=device_id), True
+    if record.family is not family or record.unit_id != user.unit_id:
         raise RecordExists(
             f"The id {record_id} belongs to another record; generate a new id.",
             errors={"id": ["Taken."]},
         )
-    _, content, _ = content_.load(values, RecordFamily.activity)
+    _, content, _ = content_.load(values, family)
     current = _current(session, record)
     current.pop("facts", None)
     if content == current:
@@ -407,3 +415,35 @@ def history(session: Session, record: Record) -> list[dict[str, Any]]:
         }
         for v, name, username in rows
     ]
+
+
+def as_of(
+    session: Session,
+    at: datetime,
+    *,
+    family: RecordFamily | None = None,
+    unit_ids: list[uuid.UUID] | None = None,
+) -> list[tuple[Record, RecordVersion]]:
+    """Each record as it stood at ``at``: its last version created by then (records created
+    later are left out). What a report as of a cut-off counts; later corrections do not change
+    it."""
+    latest = (
+        select(RecordVersion.record_id, func.max(RecordVersion.version).label("version"))
+        .where(RecordVersion.created_at <= at)
+        .group_by(RecordVersion.record_id)
+        .subquery()
+    )
+    query = (
+        select(Record, RecordVersion)
+        .join(latest, latest.c.record_id == Record.id)
+        .join(
+            RecordVersion,
+            (RecordVersion.record_id == Record.id) & (RecordVersion.version == latest.c.version),
+        )
+        .order_by(Record.id)
+    )
+    if family is not None:
+        query = query.where(Record.family == family)
+    if unit_ids is not None:
+        query = query.where(Record.unit_id.in_(unit_ids))
+    return [(record, version) for record, version in session.execute(query)]

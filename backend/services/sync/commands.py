@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
-from backend.models import EDITABLE, Device, User
+from backend.models import EDITABLE, Device, RecordFamily, User
 from backend.services import records
 from backend.services.ledger import errors as ledger_errors
 from backend.services.ledger import events as ledger_events
@@ -108,7 +108,7 @@ Parsed = (
     rules.InspectionSave
     | uuid.UUID
     | hazard_rules.HazardReinspect
-    | activity_rules.ActivitySave
+    | activity_rules.RecordSave
     | CommandRejected
 )
 
@@ -132,6 +132,7 @@ PARSERS: dict[str, Callable[[Any], Parsed]] = {
     "inspection.submit@1": rules.parse_submit,
     "hazard.reinspect@1": hazard_rules.parse_reinspect,
     activity_rules.NAME: activity_rules.parse_save,
+    activity_rules.ENFORCEMENT_NAME: activity_rules.parse_enforcement_save,
 }
 
 
@@ -153,7 +154,7 @@ def _decide(
             return _save(ctx, state, effects, mutation, parsed)
         if isinstance(parsed, hazard_rules.HazardReinspect):
             return _reinspect(ctx, mutation, parsed)
-        if isinstance(parsed, activity_rules.ActivitySave):
+        if isinstance(parsed, activity_rules.RecordSave):
             return _save_activity(ctx, mutation, parsed)
         return _submit(ctx, state, effects, mutation, parsed)
     except CommandRejected as rejected:
@@ -269,9 +270,7 @@ def _reinspect(ctx: Context, mutation: Mutation, command: hazard_rules.HazardRei
     )
 
 
-def _save_activity(
-    ctx: Context, mutation: Mutation, command: activity_rules.ActivitySave
-) -> Outcome:
+def _save_activity(ctx: Context, mutation: Mutation, command: activity_rules.RecordSave) -> Outcome:
     """Through the records service, one savepoint per command, checked exactly as over HTTP.
     Its photos and documents are uploaded after the push, so they need not exist yet."""
     try:
@@ -279,6 +278,7 @@ def _save_activity(
             record, _ = records.save_offline(
                 ctx.session,
                 ctx.user,
+                RecordFamily(command.family),
                 ctx.device.id,
                 command.id,
                 dict(command.record),
@@ -293,7 +293,7 @@ def _save_activity(
     return Outcome(
         mutation,
         "applied",
-        entity={"type": "activity", "id": str(record.id), "version": record.version},
+        entity={"type": command.family, "id": str(record.id), "version": record.version},
     )
 
 

@@ -122,3 +122,23 @@ def test_an_activity_that_breaks_a_rule_is_rejected_with_its_code_and_the_queue_
         ("applied", None),
     ]
     assert session.scalar(select(func.count()).select_from(Record)) == 1
+
+
+def test_an_enforcement_action_taken_in_the_field_is_saved_offline_too(
+    client: FlaskClient, session: Session
+) -> None:
+    place = make_place(client, session)
+    tablet = Tablet(client, place.headers())
+    record_id = str(uuid.uuid4())
+    seizure = example("seizure", place.enterprise, place.town)
+    result = tablet.push(
+        tablet.command("enforcement.save@1", {"id": record_id, "record": seizure})
+    ).json["results"][0]
+    assert result["entity"] == {"type": "enforcement", "id": record_id, "version": 1}
+    seen = client.get(f"/api/v1/enforcement-actions/{record_id}", headers=place.headers())
+    assert seen.json["kind_label"] == "查封、扣押、停电"
+    # The same id cannot be reused as an activity.
+    clash = tablet.push(
+        tablet.command("activity.save@1", {"id": record_id, "record": visit(place, photo())})
+    ).json["results"][0]
+    assert (clash["status"], clash["code"]) == ("rejected", "record.exists")

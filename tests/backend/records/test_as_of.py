@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from backend.models import RecordFamily, RecordVersion
@@ -20,19 +22,33 @@ def test_a_correction_after_the_cut_off_does_not_change_the_record_as_of_it(
     values = example("supervision_visit", place.enterprise, place.town, documents=[])
     record = records.create(session, place.inspector, RecordFamily.activity, values)
     first = session.scalars(select(RecordVersion)).one()
-    cut_off = first.created_at + timedelta(microseconds=1)
+    cut_off = first.created_at
     plan = example("supervision_visit", place.enterprise, place.town)["documents"]
     records.correct(
         session, place.inspector, record, {"documents": plan}, reason="补方案", expected_version=1
     )
-    # The correction is stamped after the cut-off (clocks move on between the two saves).
     latest = session.get_one(RecordVersion, (record.id, 2))
-    latest.created_at = cut_off + timedelta(seconds=5)
-    session.flush()
+    assert latest.created_at > cut_off
 
     [(then, version)] = records.as_of(session, cut_off, family=RecordFamily.activity)
     assert (then.id, version.version, version.countable) == (record.id, 1, False)
-    [(_, now)] = records.as_of(session, cut_off + timedelta(seconds=10))
+    [(_, now)] = records.as_of(session, latest.created_at)
     assert (now.version, now.countable) == (2, True)
     assert records.as_of(session, first.created_at - timedelta(seconds=1)) == []
     assert records.as_of(session, cut_off, unit_ids=[place.district.id]) == []
+
+
+def test_the_database_refuses_to_change_or_remove_a_version(
+    client: FlaskClient, session: Session
+) -> None:
+    place = make_place(client, session)
+    records.create(
+        session,
+        place.inspector,
+        RecordFamily.activity,
+        example("training", place.enterprise, place.town),
+    )
+    with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
+        session.execute(text("UPDATE record_versions SET reason = 'edited'"))
+    with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
+        session.execute(text("DELETE FROM record_versions"))

@@ -172,3 +172,15 @@ def test_another_units_user_cannot_download_a_document(
     stranger = auth_headers(client, make_user(session, make_unit(session)))
     reply = client.get(f"/api/v1/documents/{sha(data)}", headers=stranger)
     assert (reply.status_code, reply.json["code"]) == (404, "media.not_found")
+
+
+def test_documents_are_exempt_from_the_json_body_limit(
+    make_app: AppFactory, session: Session
+) -> None:
+    app = make_app(ANJIAN_MAX_BODY_BYTES="1024")
+    client = app.test_client()
+    headers = auth_headers(client, make_user(session, make_unit(session)))
+    data = pdf(pages=10)
+    assert len(data) > 1024
+    reply = put(client, headers, data, "application/pdf")
+    assert reply.status_code == 200, reply.json

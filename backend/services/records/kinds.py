@@ -85,6 +85,14 @@ class Penalty(Detail):
         metadata=_described(VEHICLE_TYPES),
     )
     amount_yuan = ma.fields.Decimal(load_default=None, allow_none=True, **YUAN)  # type: ignore[arg-type]
+    stage = String(
+        load_default="pre_incident",
+        validate=_one_of(CASE_STAGES),
+        metadata={
+            "description": "泉州 附件2 splits 事前罚款金额 and 事故罚款金额: "
+            + "; ".join(f"{k}: {v}" for k, v in CASE_STAGES.items())
+        },
+    )
 
 
 class DualPenalty(Detail):

@@ -173,3 +173,11 @@ def test_an_enterprise_of_another_unit_cannot_be_named(
     other = make_enterprise(session, make_unit(session))
     reply = post(place, "closure", enterprise_id=str(other.id))
     assert reply.json["code"] == "record.reference_unknown"
+
+
+def test_a_penalty_says_whether_it_is_before_or_after_an_accident(place: Place) -> None:
+    # 泉州 附件2 counts 事前罚款金额 and 事故罚款金额 apart.
+    assert post(place, "penalty").json["detail"]["stage"] == "pre_incident"
+    assert post(place, "penalty", detail={"stage": "accident"}).json["detail"]["stage"] == (
+        "accident"
+    )

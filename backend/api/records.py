@@ -98,6 +98,18 @@ class HistoryOut(ma.Schema):
     versions = ma.fields.List(ma.fields.Nested(VersionOut))
 
 
+class KindOut(ma.Schema):
+    code = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "As the 调度表 prints it"})
+    detail_schema = ma.fields.String(metadata={"description": "The OpenAPI schema of `detail`"})
+    needs_enterprise = ma.fields.Boolean()
+    needs_subject = ma.fields.Boolean(metadata={"description": "An enterprise, or a party"})
+    evidence = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Document roles (and photos) it needs to count"},
+    )
+
+
 class RecordQuery(PageArgs):
     kind = String(load_default=None, validate=ma.validate.OneOf(list(KINDS)))
     unit_id = ma.fields.UUID(load_default=None)
@@ -140,6 +152,24 @@ def make_blueprint(family: RecordFamily, name: str, url: str, description: str) 
             unit_id = values.pop("unit_id", None)
             unit = scope.get_visible_unit(db(), user, uuid.UUID(unit_id)) if unit_id else None
             return records.view(db(), records.create(db(), user, family, values, unit=unit))
+
+    @blp.route("/kinds")
+    class Kinds(MethodView):
+        @login_required()
+        @blp.response(200, KindOut(many=True))
+        def get(self) -> list[dict[str, Any]]:
+            """The kinds of this family: label as printed, what they are against, evidence"""
+            return [
+                {
+                    "code": k.code,
+                    "label": k.label,
+                    "detail_schema": f"RecordDetail_{k.code}",
+                    "needs_enterprise": k.needs_enterprise,
+                    "needs_subject": k.needs_subject,
+                    "evidence": list(k.evidence),
+                }
+                for k in of_family(family).values()
+            ]
 
     @blp.route("/<uuid:record_id>")
     class One(MethodView):

@@ -178,3 +178,15 @@ def test_every_kind_is_in_the_openapi_document(client: FlaskClient) -> None:
         assert {"get", "post"} <= set(spec["paths"][path])
         assert "post" in spec["paths"][path + "/{record_id}/corrections"]
         assert "get" in spec["paths"][path + "/{record_id}/history"]
+
+
+def test_each_family_lists_its_kinds_with_labels_and_evidence(
+    client: FlaskClient, session: Session
+) -> None:
+    place = make_place(client, session)
+    kinds = client.get("/api/v1/activities/kinds", headers=place.headers()).json
+    visit = next(k for k in kinds if k["code"] == "supervision_visit")
+    assert (visit["label"], visit["evidence"]) == ("督导检查", ["plan", "photos"])
+    assert visit["detail_schema"] == "RecordDetail_supervision_visit"
+    enforcement = client.get("/api/v1/enforcement-actions/kinds", headers=place.headers()).json
+    assert len(kinds) + len(enforcement) == len(KINDS)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from media.documents import DEFAULT_MAX_DOCUMENT_BYTES
 from media.store import S3Settings
 
 from . import faults
@@ -38,6 +39,7 @@ class Config:
     photo_max_bytes: int = DEFAULT_MAX_BYTES
     photo_max_pixels: int = DEFAULT_MAX_PIXELS
     photo_time_tolerance_seconds: int = 6 * 3600
+    document_max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     media_gc_age_seconds: int = 7 * 24 * 3600
     fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
     job_lease_seconds: int = 300
@@ -82,6 +84,7 @@ class Config:
             photo_max_bytes=_int(env, "ANJIAN_PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES),
             photo_max_pixels=_int(env, "ANJIAN_PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS),
             photo_time_tolerance_seconds=_int(env, "ANJIAN_PHOTO_TIME_TOLERANCE", 6 * 3600),
+            document_max_bytes=_int(env, "ANJIAN_DOCUMENT_MAX_BYTES", DEFAULT_MAX_DOCUMENT_BYTES),
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
             fault=_fault(env, mode),
             job_lease_seconds=_int(env, "ANJIAN_JOB_LEASE", 300),

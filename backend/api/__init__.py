@@ -15,6 +15,7 @@ from . import (
     auth,
     checklists,
     context,
+    documents,
     enterprises,
     errors,
     hazards,
@@ -23,6 +24,7 @@ from . import (
     inspections,
     media,
     organisation,
+    records,
     statuses,
     sync,
 )
@@ -38,8 +40,9 @@ def register_api(app: Flask) -> None:
     api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
-    for module in (inspections, hazards, admin):
+    for module in (inspections, hazards, admin, documents):
         api.register_blueprint(module.blp)
+    records.register(api)
     health.register_root_aliases(app)
     errors.register(app)
     context.register(app)

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from backend.domain.sectors import SECTORS
-from backend.models import Enterprise
+from backend.models import ENTITY_TYPE_LABELS, Enterprise, EntityType
 from backend.services import enterprises, scope
 
 from .context import current_user, db, login_required
@@ -44,6 +44,18 @@ class EnterpriseSchema(ma.Schema):
     address = String(allow_none=True, validate=ma.validate.Length(max=300))
     contact_name = String(allow_none=True, validate=ma.validate.Length(max=100))
     contact_phone = String(allow_none=True, validate=ma.validate.Length(max=40))
+    entity_type = ma.fields.Enum(
+        EntityType,
+        metadata={
+            "description": "填表说明 3: "
+            + "; ".join(f"{k.value}: {v}" for k, v in ENTITY_TYPE_LABELS.items())
+            + ". Default enterprise"
+        },
+    )
+    key_enterprise = ma.fields.Boolean(metadata={"description": "重点企业"})
+    town_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "The town (镇街 unit) it lies in"}
+    )
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 import checklists
 import media
 from backend import errors as e
+from media import documents as media_documents
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,18 @@ log = logging.getLogger(__name__)
 # framework-free packages, which know nothing of HTTP, and of the database driver; most specific
 # class first: the first isinstance match wins.
 FOREIGN: list[tuple[type[Exception], int, str]] = [
+    (media_documents.InvalidPdf, 422, "document.invalid_pdf"),
+    (media_documents.NotADocument, 415, "document.unsupported_type"),
+    (media_documents.TypeMismatch, 415, "document.type_mismatch"),
     (media.InvalidHash, 422, "media.invalid_hash"),
     (media.NotAnImage, 422, "media.not_an_image"),
     (media.TooManyPixels, 422, "media.too_many_pixels"),
     (media.TooLarge, 413, "media.too_large"),
     (media.StoreUnavailable, 503, "media.store_unavailable"),
     (media.ObjectNotFound, 404, "media.not_found"),
+    (media_documents.InvalidPdf, 422, "document.invalid_pdf"),
+    (media_documents.NotADocument, 415, "document.unsupported_type"),
+    (media_documents.TypeMismatch, 415, "document.type_mismatch"),
     (OperationalError, 503, "server.unavailable"),
     (checklists.UnknownItem, 422, "checklist.unknown_item"),
     (checklists.InvalidAnswer, 422, "checklist.invalid_answer"),

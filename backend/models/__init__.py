@@ -3,7 +3,7 @@
 from .audit import AuditEntry
 from .base import Base, utcnow
 from .checklists import Checklist, ChecklistItem, ChecklistVersion
-from .enterprises import Enterprise
+from .enterprises import ENTITY_TYPE_LABELS, Enterprise, EntityType
 from .inspections import (
     EDITABLE,
     Amendment,
@@ -26,21 +26,35 @@ from .ledger import (
 from .media import InspectionMedia, MediaClaim, MediaCollected, MediaObject
 from .organisation import AccessToken, Device, Role, Unit, UnitKind, User
 from .outbox import OutboxItem
+from .records import (
+    Campaign,
+    DocumentClaim,
+    DocumentObject,
+    Record,
+    RecordFamily,
+    RecordMedia,
+    RecordVersion,
+)
 from .sync import Change, SyncCommand, SyncMeta
 
 __all__ = [
     "DECISIONS",
     "EDITABLE",
+    "ENTITY_TYPE_LABELS",
     "AccessToken",
     "Amendment",
     "AuditEntry",
     "Base",
+    "Campaign",
     "Change",
     "Checklist",
     "ChecklistItem",
     "ChecklistVersion",
     "Device",
+    "DocumentClaim",
+    "DocumentObject",
     "Enterprise",
+    "EntityType",
     "Finding",
     "FindingConfirmation",
     "Hazard",
@@ -58,6 +72,10 @@ __all__ = [
     "MediaCollected",
     "MediaObject",
     "OutboxItem",
+    "Record",
+    "RecordFamily",
+    "RecordMedia",
+    "RecordVersion",
     "Role",
     "SyncCommand",
     "SyncMeta",

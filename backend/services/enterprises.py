@@ -15,12 +15,23 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend.domain import credit_code
 from backend.domain.sectors import SECTORS
 from backend.errors import DuplicateEnterprise, InvalidInput, NotFound, StaleVersion
-from backend.models import Enterprise, Unit, User
+from backend.models import Enterprise, EntityType, Unit, UnitKind, User
 
 from . import audit, changelog, scope
 from .pagination import Page, paginate
 
-FIELDS = ("name", "credit_code", "sector", "address", "contact_name", "contact_phone")
+FIELDS = (
+    "name",
+    "credit_code",
+    "sector",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "entity_type",
+    "key_enterprise",
+    "town_id",
+)
+DEFAULTS: dict[str, Any] = {"entity_type": EntityType.enterprise, "key_enterprise": False}
 
 
 def validate(values: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +60,8 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(session: Session, actor: User | None, unit: Unit, values: dict[str, Any]) -> Enterprise:
-    clean = validate(values)
+    clean = {**DEFAULTS, **validate(values)}
+    _check_town(session, clean.get("town_id"))
     _no_duplicate(session, unit.id, clean.get("credit_code"), None)
     enterprise = Enterprise(unit_id=unit.id, **{k: clean.get(k) for k in FIELDS})
     with _saving(session, clean.get("credit_code")):
@@ -81,6 +93,7 @@ def update(
             errors={"version": [f"Current version is {enterprise.version}."]},
         )
     clean = validate(values)
+    _check_town(session, clean.get("town_id"))
     if "credit_code" in clean:
         _no_duplicate(session, enterprise.unit_id, clean["credit_code"], enterprise.id)
     with _saving(session, clean.get("credit_code")):
@@ -104,7 +117,21 @@ def as_dict(enterprise: Enterprise) -> dict[str, Any]:
         "unit_id": str(enterprise.unit_id),
         "version": enterprise.version,
         **{k: getattr(enterprise, k) for k in FIELDS},
+        "entity_type": enterprise.entity_type.value,
+        "town_id": str(enterprise.town_id) if enterprise.town_id else None,
     }
+
+
+def _check_town(session: Session, town_id: uuid.UUID | None) -> None:
+    """The town an enterprise lies in is a 镇街 unit (towns report 全口径)."""
+    if town_id is None:
+        return
+    town = session.get(Unit, town_id)
+    if town is None or town.kind is not UnitKind.town:
+        raise InvalidInput(
+            f"{town_id} is not a town (镇街); give the id of the town the enterprise lies in.",
+            errors={"town_id": ["Not a town."]},
+        )
 
 
 def _publish(session: Session, enterprise: Enterprise) -> None:

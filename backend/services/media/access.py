@@ -1,8 +1,9 @@
 """Who may see a photo, and how its bytes reach them.
 
-A user may see a photo when they may see a record that references it (an inspection of their
-unit; an admin: of the units below too) and that record's unit has uploaded the bytes. Anyone
-else gets the same "not found" as for a hash nobody ever uploaded: a hash reveals nothing.
+A user may see a photo when they may see a record that references it (an inspection, an
+enforcement action or an activity of their unit; an admin: of the units below too) and that
+record's unit has uploaded the bytes. Anyone else gets the same "not found" as for a hash
+nobody ever uploaded: a hash reveals nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session
 
 from backend.models import (
@@ -19,6 +20,8 @@ from backend.models import (
     InspectionPhoto,
     MediaClaim,
     MediaObject,
+    Record,
+    RecordMedia,
     User,
 )
 from backend.services import scope
@@ -47,11 +50,20 @@ def find(session: Session, user: User, sha256: str) -> MediaObject | None:
         validate_sha256(sha256)
     except InvalidHash:
         raise MediaNotFound(sha256[:80]) from None
-    visible_units = (
+    referencing = union(
         select(Inspection.unit_id)
         .join(InspectionMedia, InspectionMedia.inspection_id == Inspection.id)
-        .where(InspectionMedia.sha256 == sha256, scope.unit_filter(user, Inspection.unit_id))
-    )
+        .where(InspectionMedia.sha256 == sha256, scope.unit_filter(user, Inspection.unit_id)),
+        # Photos of enforcement actions and activities (督导检查, 宣讲 …) likewise.
+        select(Record.unit_id)
+        .join(RecordMedia, RecordMedia.record_id == Record.id)
+        .where(
+            RecordMedia.sha256 == sha256,
+            RecordMedia.role == "photo",
+            scope.unit_filter(user, Record.unit_id),
+        ),
+    ).subquery()
+    visible_units = select(referencing.c.unit_id)
     if not session.scalar(select(exists(visible_units))):
         raise MediaNotFound(sha256)
     claimed = exists(

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sync import Mutation
+from sync import activities as activity_rules
 from sync import hazards as hazard_rules
 from sync import inspections as inspection_rules
 
-from . import hazards, inspections
+from . import hazards, inspections, records
 from .batch import NOTHING, Batch, Outcome, Reads
 
 A = TypeVar("A")
@@ -52,5 +53,11 @@ COMMANDS: dict[str, Command[Any]] = {
             inspections.submit_reads,
         ),
         Command("hazard.reinspect@1", hazard_rules.parse_reinspect, hazards.decide_reinspect),
+        Command(activity_rules.NAME, activity_rules.parse_save, records.decide_record_save),
+        Command(
+            activity_rules.ENFORCEMENT_NAME,
+            activity_rules.parse_enforcement_save,
+            records.decide_record_save,
+        ),
     )
 }

@@ -16,13 +16,13 @@ def headers(client: FlaskClient, session: Session) -> dict[str, str]:
     return auth_headers(client, make_user(session, make_unit(session)))
 
 
-def test_the_catalogue_lists_the_three_checklists_with_their_printed_items(
+def test_the_catalogue_lists_the_four_checklists_with_their_printed_items(
     client: FlaskClient, headers: dict[str, str]
 ) -> None:
     reply = client.get("/api/v1/checklists", headers=headers)
     assert reply.status_code == 200
     counts = {c["code"]: c["item_count"] for c in reply.json["items"]}
-    assert counts == {"gas": 3, "construction": 13, "confined_space": 7}
+    assert counts == {"gas": 3, "construction": 13, "confined_space": 7, "principal_duties": 7}
     titles = {c["code"]: c["title"] for c in reply.json["items"]}
     assert titles["construction"] == "建筑施工重点检查事项清单"
 
@@ -36,7 +36,9 @@ def test_construction_items_keep_their_printed_numbers(
     assert [c["defect_answer"] for c in item_39["checks"]] == ["yes", "no"]
 
 
-@pytest.mark.parametrize("path", ["", "/gas", "/construction", "/confined_space"])
+@pytest.mark.parametrize(
+    "path", ["", "/gas", "/construction", "/confined_space", "/principal_duties"]
+)
 def test_every_checklist_resource_answers_if_none_match_with_304(
     client: FlaskClient, headers: dict[str, str], path: str
 ) -> None:

@@ -288,3 +288,73 @@ def test_a_failure_after_the_flush_leaves_no_row(
     )
     assert reply.status_code == 500
     assert session.scalar(select(func.count()).select_from(Enterprise)) == 0
+
+
+def test_an_enterprise_carries_its_entity_type_key_flag_and_town(
+    client: FlaskClient, session: Session
+) -> None:
+    district = make_unit(session)
+    town = make_unit(session, parent=district)
+    inspector = make_user(session, town)
+    reply = client.post(
+        "/api/v1/enterprises",
+        headers=auth_headers(client, inspector),
+        json={
+            "name": "沿街店面",
+            "sector": "other",
+            "entity_type": "individual_business",
+            "key_enterprise": True,
+            "town_id": str(town.id),
+        },
+    )
+    assert reply.status_code == 201, reply.json
+    assert (reply.json["entity_type"], reply.json["key_enterprise"]) == (
+        "individual_business",
+        True,
+    )
+    assert reply.json["town_id"] == str(town.id)
+
+
+def test_an_enterprise_defaults_to_a_non_key_enterprise(
+    client: FlaskClient, session: Session
+) -> None:
+    inspector = make_user(session, make_unit(session))
+    reply = client.post(
+        "/api/v1/enterprises",
+        headers=auth_headers(client, inspector),
+        json={"name": "某公司", "sector": "gas"},
+    )
+    assert (reply.json["entity_type"], reply.json["key_enterprise"]) == ("enterprise", False)
+    assert reply.json["town_id"] is None
+
+
+def test_the_town_must_be_a_town(client: FlaskClient, session: Session) -> None:
+    district = make_unit(session)
+    inspector = make_user(session, district)
+    reply = client.post(
+        "/api/v1/enterprises",
+        headers=auth_headers(client, inspector),
+        json={"name": "某公司", "sector": "gas", "town_id": str(district.id)},
+    )
+    assert reply.status_code == 422
+    assert "town_id" in reply.json["errors"]
+
+
+def test_a_non_business_unit_is_recorded_as_such(client: FlaskClient, session: Session) -> None:
+    inspector = make_user(session, make_unit(session))
+    headers = auth_headers(client, inspector)
+    created = client.post(
+        "/api/v1/enterprises", headers=headers, json={"name": "某小学", "sector": "other"}
+    ).json
+    reply = client.patch(
+        f"/api/v1/enterprises/{created['id']}",
+        headers=headers,
+        json={"entity_type": "non_business"},
+    )
+    assert reply.json["entity_type"] == "non_business"
+    assert (
+        client.patch(
+            f"/api/v1/enterprises/{created['id']}", headers=headers, json={"entity_type": "shop"}
+        ).status_code
+        == 422
+    )

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from backend.models import Change, Enterprise, Hazard, Role, User
-from backend.services.sync import changes
+from backend.services import changelog as changes
 from tests.backend.ledger.support import World
 from tests.factories import make_user
 

@@ -1,9 +1,10 @@
 """Errors as a person reads them: in Chinese, in place, saying what to do next.
 
-Services raise the same domain errors for the console as for the API; the API's one table
-(`backend.api.errors.TABLE`) gives each its HTTP status and stable code, and this module gives
-the code its Chinese sentence. A form that fails is shown again with the sentence above it
-(`FormError` carries it to the view); anything else gets an error page with a way back.
+Services raise the same domain errors for the console as for the API; each carries its HTTP
+status and stable code (the framework-free packages' errors are in `backend.api.errors.FOREIGN`),
+and this module gives the code its Chinese sentence. A form that fails is shown again with the
+sentence above it (`FormError` carries it to the view); anything else gets an error page with a
+way back.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ class FormError(Exception):
 
 
 def code_of(exc: Exception) -> tuple[int, str]:
-    for cls, status, code in api_errors.TABLE:
+    if isinstance(exc, DomainError):  # domain errors carry their status and code
+        return exc.status, exc.code
+    for cls, status, code in api_errors.FOREIGN:
         if isinstance(exc, cls):
             return status, code
     return 500, "server.error"

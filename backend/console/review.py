@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 from backend.api.context import db, services
 from backend.errors import DomainError
 from backend.models import Enterprise, InspectionStatus, MediaObject, Role, Unit
+from backend.services import inspections as stored_inspections
 from backend.services import review, review_queue, scope
-from backend.services.sync import state as sync_state
 from sync.inspections import KINDS
 
 from . import blp, forms
@@ -96,7 +96,7 @@ def queue() -> Any:
 def _record_context(inspection_id: uuid.UUID) -> dict[str, Any]:
     row = review_queue.get_visible(db(), user(), inspection_id)
     detail = review_queue.detail(db(), row)
-    version = sync_state.checklist_version(db(), row.checklist_code, row.checklist_version)
+    version = stored_inspections.checklist_version(db(), row.checklist_code, row.checklist_version)
     assert version is not None
     answers = {a["item"]: a for a in detail["answers"]}
     defects = set(detail["verdict"]["defects"])

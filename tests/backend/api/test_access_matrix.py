@@ -231,12 +231,18 @@ def _cell(status: int) -> str:
     return str(status) if status in (401, 403, 404) else OK
 
 
+# The console signs in with a cookie, not a bearer token: its unit scope and CSRF checks are
+# tested through it (tests/console/test_console_views.py), not in this table.
+CONSOLE = ("/console/", "/")
+
+
 def _registered(app: Flask) -> set[str]:
     return {
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS")
+        and not (rule.rule == "/" or rule.rule.startswith(CONSOLE[0]))
     }
 
 
@@ -379,6 +385,33 @@ UNSCOPED: dict[str, Unscoped] = {
     ),
     "POST /api/v1/sync/pull": Unscoped(
         "/api/v1/sync/pull", ALL_OK, NEEDS_TOKEN, {"device_id": "{device}"}
+    ),
+    # Records (enforcement actions and activities) and their documents: per-unit cases are in
+    # tests/backend/records; here each route is placed with a made-up id or an empty body.
+    **{
+        route: row
+        for family in ("activities", "enforcement-actions")
+        for route, row in {
+            f"GET /api/v1/{family}": Unscoped(f"/api/v1/{family}", ALL_OK, NEEDS_TOKEN),
+            f"GET /api/v1/{family}/kinds": Unscoped(f"/api/v1/{family}/kinds", ALL_OK, NEEDS_TOKEN),
+            f"POST /api/v1/{family}": Unscoped(f"/api/v1/{family}", ALL_OK, NEEDS_TOKEN, {}),
+            f"GET /api/v1/{family}/<uuid:record_id>": Unscoped(
+                f"/api/v1/{family}/{RANDOM}", NOWHERE, NEEDS_TOKEN
+            ),
+            f"GET /api/v1/{family}/<uuid:record_id>/history": Unscoped(
+                f"/api/v1/{family}/{RANDOM}/history", NOWHERE, NEEDS_TOKEN
+            ),
+            # An empty correction is a 422 before any record is looked up: nothing leaks.
+            f"POST /api/v1/{family}/<uuid:record_id>/corrections": Unscoped(
+                f"/api/v1/{family}/{RANDOM}/corrections", ALL_OK, NEEDS_TOKEN, {}
+            ),
+        }.items()
+    },
+    "GET /api/v1/documents/<sha256>": Unscoped(
+        f"/api/v1/documents/{NOT_A_HASH}", NOWHERE, NEEDS_TOKEN
+    ),
+    "PUT /api/v1/documents/<sha256>": Unscoped(
+        f"/api/v1/documents/{NOT_A_HASH}", ALL_OK, NEEDS_TOKEN
     ),
 }
 

@@ -76,8 +76,8 @@ def _world() -> tuple[Flask, dict[str, dict[str, str]]]:
     return app, headers
 
 
-# Photo uploads are raw bytes: sent as the binary payloads schemathesis makes for them.
-schemathesis.serializer.alias(["image/heic"], "application/octet-stream")
+# Photo and document uploads are raw bytes: sent as the binary payloads schemathesis makes.
+schemathesis.serializer.alias(["image/heic", "application/pdf"], "application/octet-stream")
 
 APP, HEADERS = _world()
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import itertools
+import secrets
+from datetime import timedelta
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from backend.domain.credit_code import check_character
-from backend.models import Enterprise, Role, Unit, UnitKind, User
-from backend.services import enterprises, organisation
+from backend.models import AccessToken, Enterprise, Role, Unit, UnitKind, User, utcnow
+from backend.services import auth, enterprises, organisation
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -74,6 +77,23 @@ def token_for(client: FlaskClient, user: User, **extra: Any) -> str:
     )
     assert reply.status_code == 200, reply.json
     return str(reply.json["access_token"])
+
+
+def bearer_headers(app: Flask, session: Session, user: User) -> dict[str, str]:
+    """A bearer token for the user, stored the way sign-in stores one, without signing in
+    (signing in is tested elsewhere and costs a password hash per call). Flushed, not
+    committed."""
+    token = "aj_" + secrets.token_urlsafe(32)
+    secret = app.extensions["anjian"].config.secret_key
+    session.add(
+        AccessToken(
+            token_hash=auth.token_hash(secret, token),
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(days=1),
+        )
+    )
+    session.flush()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def auth_headers(client: FlaskClient, user: User, **extra: Any) -> dict[str, str]:

@@ -184,7 +184,7 @@ class Hazards(MethodView):
         user, filters = current_user(), _filters(args)
         today = states.today()
         if args["format"] == "xlsx":
-            return _spreadsheet(export.workbook(db(), user, filters, as_of=today), today)
+            return spreadsheet(export.workbook(db(), user, filters, as_of=today), today)
         page = queries.search(db(), user, filters, limit=args["limit"], cursor=args["cursor"])
         return {
             "items": [render.hazard(h, today) for h in page.items],
@@ -192,7 +192,8 @@ class Hazards(MethodView):
         }
 
 
-def _spreadsheet(body: bytes, today: Any) -> Response:
+def spreadsheet(body: bytes, today: Any) -> Response:
+    """The ledger export as a download named for the day (the console sends the same)."""
     name = f"隐患台账-{today.isoformat()}.xlsx"
     return Response(
         body,

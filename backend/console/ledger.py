@@ -8,11 +8,11 @@ import hashlib
 import io
 import uuid
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from backend.api import hazards as hazards_api
 from backend.api.context import db, services
 from backend.domain.sectors import SECTORS
 from backend.errors import DomainError
@@ -25,7 +25,6 @@ from .errors import FormError, code_of, message_of
 from .review import ALL_ROLES, choices
 from .session import signed_in, user
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PHOTOS = 10
 # The order the forms appear in: the closed loop first, then supervision.
 EVENT_ORDER = ("rectification_reported", "reinspected", "closed", "listed", "extended", "voided")
@@ -107,15 +106,7 @@ def ledger_export() -> Any:
     except FormError as exc:
         flash(exc.message)
         return redirect(url_for("console.ledger", **request.args))
-    name = f"隐患台账-{today.isoformat()}.xlsx"
-    return Response(
-        body,
-        mimetype=XLSX,
-        headers={
-            "Content-Disposition": f"attachment; filename=ledger-{today.isoformat()}.xlsx; "
-            f"filename*=UTF-8''{quote(name)}"
-        },
-    )
+    return hazards_api.spreadsheet(body, today)
 
 
 def _allowed_events(entry: Hazard, person: User) -> list[str]:

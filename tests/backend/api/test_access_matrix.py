@@ -20,10 +20,8 @@ dimension is tested in tests/backend/ledger/ and tests/backend/media/test_access
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,9 +29,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from backend.models import AccessToken, Role, Unit, UnitKind, User, utcnow
+from backend.models import Role, Unit, UnitKind, User, utcnow
 from backend.services import auth
-from tests.factories import PASSWORD, make_enterprise, make_unit, make_user
+from tests.factories import PASSWORD, bearer_headers, make_enterprise, make_unit, make_user
 from tests.sync_support import Tablet, checklist_version, complete_confined_space_answers, save_args
 
 CALLERS = ("inspector", "supervisor", "admin", "district_admin")
@@ -145,17 +143,7 @@ class Matrix:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def token(self, user: User) -> dict[str, str]:
-        token = "aj_" + secrets.token_urlsafe(32)
-        secret = self.app.extensions["anjian"].config.secret_key
-        self.session.add(
-            AccessToken(
-                token_hash=auth.token_hash(secret, token),
-                user_id=user.id,
-                expires_at=utcnow() + timedelta(days=1),
-            )
-        )
-        self.session.flush()
-        return {"Authorization": f"Bearer {token}"}
+        return bearer_headers(self.app, self.session, user)
 
 
 def _build(client: FlaskClient, session: Session, app: Flask) -> Matrix:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -22,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from backend.jobs import outbox as outbox_jobs
 from backend.models import (
-    AccessToken,
     Hazard,
     MediaClaim,
     MediaObject,
@@ -30,10 +27,8 @@ from backend.models import (
     Unit,
     UnitKind,
     User,
-    utcnow,
 )
-from backend.services import auth
-from tests.factories import make_enterprise, make_unit, make_user
+from tests.factories import bearer_headers, make_enterprise, make_unit, make_user
 from tests.sync_support import Tablet, finding, save_args
 
 MAJOR_RULE = "confined_space.gmqy2023.13.1"
@@ -145,17 +140,8 @@ class World:
         """A bearer token for the user, issued the way sign-in issues one (signing in through
         the API is tested elsewhere and costs a password hash per call)."""
         if user.id not in self._headers:
-            token = "aj_" + secrets.token_urlsafe(32)
-            secret = self.app.extensions["anjian"].config.secret_key
-            self.session.add(
-                AccessToken(
-                    token_hash=auth.token_hash(secret, token),
-                    user_id=user.id,
-                    expires_at=utcnow() + timedelta(days=1),
-                )
-            )
+            self._headers[user.id] = bearer_headers(self.app, self.session, user)
             self.session.commit()
-            self._headers[user.id] = {"Authorization": f"Bearer {token}"}
         return self._headers[user.id]
 
     @property

@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend import db
 from backend.models import OutboxItem, utcnow
 
 NEW_ROWS = "anjian.outbox.new"  # session.info key: ids to deliver once the session commits
@@ -42,9 +42,8 @@ def add(session: Session, kind: JobKind, key: str, payload: dict[str, Any]) -> i
         "created_at": utcnow(),
         "enqueued_at": utcnow(),  # handed over right after the commit (see created)
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.scalar(
-        dialect.insert(OutboxItem)
+        db.insert(session, OutboxItem)
         .values(values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxItem.id)

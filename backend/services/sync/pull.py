@@ -1,7 +1,7 @@
 """POST /sync/pull: the changes after each bucket's cursor, never skipping a late commit.
 
 On PostgreSQL the pull runs in one REPEATABLE READ snapshot and serves only changes written by
-transactions older than the oldest one still running (`pg_snapshot_xmin`), in (txid, id) order:
+transactions older than the oldest one of this database still running, in (txid, id) order:
 a transaction that began earlier but commits later can then never land behind a cursor. On
 SQLite, where one writer at a time commits in id order, the id alone is enough.
 """
@@ -62,13 +62,35 @@ def pull(
 
 
 def _horizon(session: Session) -> int:
+    """The oldest transaction of this database still running when the pull's snapshot was taken.
+
+    Transaction ids are shared by every database of a PostgreSQL cluster, so the snapshot's own
+    xmin would let a long transaction in another database (another application on the same
+    server) hold back every tablet's pull. A running id counts unless pg_stat_activity, read
+    after the snapshot, shows it still running in another database: an id that ended in the
+    meantime, or that it cannot place (a prepared transaction, a backend with no database),
+    holds the horizon as before, so the rule can only serve later, never skip.
+    """
     if session.get_bind().dialect.name != "postgresql":
         return NO_HORIZON
-    return int(
-        session.execute(
-            text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        ).scalar_one()
+    return int(session.execute(_HORIZON).scalar_one())
+
+
+_HORIZON = text(
+    """
+    WITH snap AS (SELECT pg_current_snapshot() AS s),
+    elsewhere AS (
+        SELECT backend_xid::text::bigint AS xid32 FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL
+          AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
     )
+    SELECT COALESCE(
+        (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM elsewhere)),
+        (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
+    )
+    """
+)
 
 
 def _start(database: str, bucket: str, cursor: str | None) -> Cursor | None:

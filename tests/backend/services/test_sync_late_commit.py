@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import uuid
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from backend.models import Device, User
 from backend.services import changelog as changes
 from backend.services.sync import pull
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.factories import make_unit, make_user
 
 
@@ -68,3 +70,31 @@ def test_a_transaction_that_commits_late_is_pulled_once(
     second, cursors = _pull(live_engine, user, device.id, cursors)
     third, _ = _pull(live_engine, user, device.id, cursors)
     assert sorted(first + second + third) == ["began-first", "began-second"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("live_engine", ["postgres"], indirect=True)
+def test_a_transaction_running_in_another_database_of_the_server_does_not_hold_pulls_back(
+    live_engine: Engine,
+) -> None:
+    """Transaction ids are cluster-wide: another application's long transaction on the same
+    PostgreSQL server must not stop every tablet's pull (it did, through pg_snapshot_xmin)."""
+    engine = live_engine
+    with Session(engine, expire_on_commit=False) as setup:
+        user = make_user(setup, make_unit(setup))
+        device = Device(id=uuid.uuid4(), user_id=user.id)
+        setup.add(device)
+        setup.commit()
+    bucket = changes.user_bucket(user.id)
+    _, cursors = _pull(engine, user, device.id, {})
+
+    elsewhere = create_engine(POSTGRES_ADMIN_URL)  # the server's `postgres` database
+    try:
+        with elsewhere.connect() as other:
+            other.execute(text("SELECT pg_current_xact_id()"))  # holds an id, stays open
+            _write(engine, bucket, "committed-here").commit()
+            served, _ = _pull(engine, user, device.id, cursors)
+            other.rollback()
+    finally:
+        elsewhere.dispose()
+    assert served == ["committed-here"]

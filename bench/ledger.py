@@ -135,6 +135,7 @@ def answers() -> list[dict[str, Any]]:
             "confined_space.1.f": "yes",
             "confined_space.2": "no",
             "confined_space.3": "no",
+            "confined_space.poisoning_risk": "yes",  # 第十三条's lead-in (version 2023.2)
         }
     )
     return [{"item": k, "answer": v, "note": None} for k, v in given.items()]
@@ -187,10 +188,11 @@ def submit_all(
         == 200
     )
     with Session(engine) as session:
-        version = session.scalars(
-            select(ChecklistVersion.version).where(
-                ChecklistVersion.checklist_code == "confined_space"
-            )
+        version = session.scalars(  # the latest version (2023.2: 7(c) split, 中毒风险)
+            select(ChecklistVersion.version)
+            .where(ChecklistVersion.checklist_code == "confined_space")
+            .order_by(ChecklistVersion.id.desc())
+            .limit(1)
         ).one()
     made, seq = [], 0
     for start in range(0, count, PUSH_INSPECTIONS):

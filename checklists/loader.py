@@ -66,6 +66,7 @@ from checklists.model import (
     ChecklistSource,
     ChecklistVersion,
     DefectAnswer,
+    Fact,
     Item,
     RecordField,
     Rule,
@@ -80,17 +81,18 @@ _TOML_POSITION = re.compile(r"at line (\d+)")
 
 _TOP_KEYS = frozenset(
     {"code", "label", "title", "sector", "attachment", "source", "items", "rules"}
-    | {"record_fields"}
+    | {"record_fields", "facts", "generic"}
 )
 _ITEM_KEYS = frozenset(
     {"code", "seq", "category", "topic", "text", "detail", "defect_answer", "polarity_reason"}
-    | {"checks"}
+    | {"checks", "not_major"}
 )
 _CHECK_KEYS = _ITEM_KEYS - {"checks"}
 _RULE_KEYS = frozenset({"code", "source", "text", "expr"})
 _RULE_SOURCE_KEYS = frozenset({"standard", "version", "article", "item", "title"})
 _SOURCE_KEYS = frozenset({"title", "number", "issuer"})
 _RECORD_FIELD_KEYS = frozenset({"key", "label"})
+_FACT_KEYS = frozenset({"code", "text", "source", "about"})
 
 
 def load_file(path: Path | str) -> ChecklistVersion:
@@ -204,7 +206,11 @@ class _Parser:
             self.fail(top.line("code"), f"code {code!r} must match the directory name")
         if label != self.path.stem:
             self.fail(top.line("label"), f"label {label!r} must match the file name")
-        items = self.items(code, top.array("items", required=True))
+        generic = top.data.get("generic", False)
+        if not isinstance(generic, bool):
+            self.fail(top.line("generic"), "'generic' must be true or false")
+        items = self.items(code, top.array("items", required=not generic))
+        facts = self.facts(code, top.array("facts"))
         rules = self.rules(top.array("rules"))
         return ChecklistVersion(
             code=code,
@@ -216,7 +222,28 @@ class _Parser:
             items=items,
             rules=rules,
             record_fields=self.record_fields(top.array("record_fields")),
+            facts=facts,
+            generic=generic,
         )
+
+    def facts(self, checklist_code: str, values: list[Any]) -> tuple[Fact, ...]:
+        items = set(self.seen_codes)
+        facts: list[Fact] = []
+        for index, value in enumerate(values):
+            table = _Table(self, value, self.lines.table("facts", index), f"fact #{index + 1}")
+            table.only(_FACT_KEYS)
+            code = table.text("code")
+            table.what = f"fact {code!r}"
+            self.claim(code, table.line("code"), "fact")
+            if not code.startswith(checklist_code + "."):
+                self.fail(table.line("code"), f"code {code!r} must start with {checklist_code!r}.")
+            about = table.optional_text("about")
+            if about is not None and about not in items:
+                self.fail(table.line("about"), f"{table.what} is about unknown item {about!r}")
+            facts.append(
+                Fact(code=code, text=table.text("text"), source=table.text("source"), about=about)
+            )
+        return tuple(facts)
 
     def source(self, value: object) -> ChecklistSource:
         table = _Table(self, value, self.lines.table("source"), "[source]")
@@ -267,6 +294,7 @@ class _Parser:
             detail=table.optional_text("detail"),
             defect_answer=table.defect_answer(),
             polarity_reason=table.text("polarity_reason"),
+            not_major=table.optional_text("not_major"),
         )
         checks: list[Item] = []
         for index, check in enumerate(table.array("checks")):

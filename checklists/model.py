@@ -29,6 +29,12 @@ Defect semantics (:meth:`ChecklistVersion.evaluate`):
 - answering an item "na" makes the item and all its checks not applicable: none is a defect;
 - an unanswered code is not a defect.
 
+Facts (:class:`Fact`) are what a clause needs that the sheet does not print (中毒风险; a
+certificate never obtained versus one not renewed): answered like items, "yes" = it holds, and
+leaves of rules beside the defect codes. Keys added after the first versions (``facts``,
+``generic``, an item's ``not_major``) appear in the content only where used, so the versions
+published before them keep their ids.
+
 A version's ``level`` is ``None`` without defects, ``"major"`` when a determination-standard
 rule matches, else ``"general"``.
 """
@@ -73,10 +79,12 @@ class Item:
     defect_answer: DefectAnswer
     polarity_reason: str
     checks: tuple[Item, ...] = ()
+    not_major: str | None = None
+    """Why this defect alone is not a 重大事故隐患, shown where an inspector might think it is."""
 
     def to_dict(self) -> JsonDict:
         """The API shape of the item, sub-checks included."""
-        return {
+        data: JsonDict = {
             "code": self.code,
             "seq": self.seq,
             "category": self.category,
@@ -87,6 +95,28 @@ class Item:
             "polarity_reason": self.polarity_reason,
             "checks": [check.to_dict() for check in self.checks],
         }
+        if self.not_major is not None:  # absent in versions published before it existed
+            data["not_major"] = self.not_major
+        return data
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact the inspector records that is not a printed line: the scope or a qualifier a
+    clause needs (中毒风险; a certificate never obtained versus one not renewed).
+
+    Answered like an item ("yes" = the fact holds, "no", or "na" = not known); in a rule it is a
+    leaf that holds when answered "yes". ``about`` names the item it qualifies, if any, and
+    ``source`` where its wording is printed.
+    """
+
+    code: str
+    text: str
+    source: str
+    about: str | None = None
+
+    def to_dict(self) -> JsonDict:
+        return {"code": self.code, "text": self.text, "source": self.source, "about": self.about}
 
 
 @dataclass(frozen=True)
@@ -161,6 +191,8 @@ class Evaluation:
 
     defects: tuple[str, ...]
     matched_rules: tuple[Rule, ...]
+    facts: tuple[str, ...] = ()
+    """Facts answered "yes"."""
 
     @property
     def level(self) -> Level | None:
@@ -174,6 +206,7 @@ class Evaluation:
             "defects": list(self.defects),
             "matched_rules": [rule.to_dict() for rule in self.matched_rules],
             "level": self.level,
+            "facts": list(self.facts),
         }
 
 
@@ -200,8 +233,13 @@ class ChecklistVersion:
     items: tuple[Item, ...]
     rules: tuple[Rule, ...] = ()
     record_fields: tuple[RecordField, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    generic: bool = False
+    """A sheet with no printed items: a hazard found in any sector is recorded on it (its
+    findings name no items; a major cites a catalogue clause in review)."""
     version: str = field(init=False)
     _index: dict[str, Item] = field(init=False, repr=False, compare=False, hash=False)
+    _facts: dict[str, Fact] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         index: dict[str, Item] = {}
@@ -209,7 +247,11 @@ class ChecklistVersion:
             if code in index:
                 raise ChecklistError(f"duplicate item code {code!r} in checklist {self.code!r}")
             index[code] = item
+        facts = {fact.code: fact for fact in self.facts}
+        if len(facts) != len(self.facts) or facts.keys() & index.keys():
+            raise ChecklistError(f"fact codes of checklist {self.code!r} must be unique")
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_facts", facts)
         object.__setattr__(self, "version", content_version(self.content()))
 
     def item(self, code: str) -> Item:
@@ -223,6 +265,21 @@ class ChecklistVersion:
         """Every item and sub-check code, in checklist order (an item before its checks)."""
         return tuple(self._index)
 
+    def answerable_codes(self) -> tuple[str, ...]:
+        """Every code an answer may name: items, sub-checks, then facts."""
+        return (*self._index, *self._facts)
+
+    def fact(self, code: str) -> Fact | None:
+        return self._facts.get(code)
+
+    def describe(self, code: str) -> str:
+        """How a code reads to a person: "1(a) <printed text>", or a fact's text."""
+        fact = self._facts.get(code)
+        if fact is not None:
+            return fact.text
+        item = self.item(code)
+        return f"{item.seq} {item.text}"
+
     def evaluate(self, answers: Mapping[str, Answer]) -> Evaluation:
         """Which codes are defects under ``answers`` and which rules make it major.
 
@@ -230,15 +287,17 @@ class ChecklistVersion:
         :class:`InvalidAnswer` for a value other than "yes", "no" or "na".
         """
         for code, answer in answers.items():
-            self.item(code)
+            if code not in self._facts:
+                self.item(code)
             if answer not in ANSWERS:
                 raise InvalidAnswer(code, answer)
+        facts = tuple(code for code in self._facts if answers.get(code) == "yes")
         defects = tuple(_defects(self.items, answers))
         if not defects:
-            return Evaluation(defects=(), matched_rules=())
-        found = frozenset(defects)
+            return Evaluation(defects=(), matched_rules=(), facts=facts)
+        found = frozenset(defects) | frozenset(facts)
         matched = tuple(rule for rule in self.rules if rule.matches(found))
-        return Evaluation(defects=defects, matched_rules=matched)
+        return Evaluation(defects=defects, matched_rules=matched, facts=facts)
 
     def content(self) -> JsonDict:
         """Everything :meth:`to_dict` returns except ``version``: what the id is derived from."""
@@ -252,6 +311,9 @@ class ChecklistVersion:
             "items": [item.to_dict() for item in self.items],
             "rules": [rule.to_dict() for rule in self.rules],
             "record_fields": [record_field.to_dict() for record_field in self.record_fields],
+            # Only where there are facts: versions published before facts existed keep their id.
+            **({"facts": [fact.to_dict() for fact in self.facts]} if self.facts else {}),
+            **({"generic": True} if self.generic else {}),
         }
 
     def to_dict(self) -> JsonDict:
@@ -280,12 +342,14 @@ class ChecklistVersion:
                     RecordField(**_fields(field_, ("key", "label")))
                     for field_ in data.get("record_fields", ())
                 ),
+                facts=tuple(_fact_from_dict(fact) for fact in data.get("facts", ())),
+                generic=bool(data.get("generic", False)),
             )
         except (KeyError, TypeError, expr_.ExprSyntaxError) as error:
             raise ChecklistError(f"malformed checklist content: {error}") from None
         for rule in version.rules:
             for code in expr_.codes(rule.expr):
-                if code not in version._index:
+                if code not in version._index and code not in version._facts:
                     raise ChecklistError(f"rule {rule.code!r} names unknown item {code!r}")
         stored = data.get("version")
         if stored is not None and stored != version.version:
@@ -325,6 +389,16 @@ def _item_from_dict(data: Mapping[str, Any]) -> Item:
         defect_answer=defect_answer,
         polarity_reason=_text(data, "polarity_reason"),
         checks=tuple(_item_from_dict(check) for check in data.get("checks", ())),
+        not_major=_optional_text(data, "not_major"),
+    )
+
+
+def _fact_from_dict(data: Mapping[str, Any]) -> Fact:
+    return Fact(
+        code=_text(data, "code"),
+        text=_text(data, "text"),
+        source=_text(data, "source"),
+        about=_optional_text(data, "about"),
     )
 
 

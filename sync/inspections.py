@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from marshmallow import validate
 
-from checklists import ChecklistVersion, Evaluation, Item, Rule
+from checklists import ChecklistVersion, Evaluation, Item, Rule, explain, standards
 from checklists import expr as rule_expr
 from sync.args import SHA256 as SHA256_RE
 from sync.args import Reader
@@ -50,6 +50,9 @@ class InspectionSave:
     findings: list[dict[str, Any]]
     photos: list[dict[str, Any]]
     signatures: list[dict[str, Any]]
+    # The form's header as printed (附件2: 检查项目, 项目经理, 总监, 检查时间), where the sheet
+    # prints one: keys of the version's record_fields; required at submit (missing_for_submit).
+    record: dict[str, Any] = field(default_factory=dict)
 
     def media(self) -> set[str]:
         """Every photo and signature hash the inspection references."""
@@ -127,7 +130,13 @@ def parse_save(args: Mapping[str, Any]) -> InspectionSave:
             for n, v in enumerate(r.items(data.get("signatures"), "signatures", 20))
         ],
     )
+    record: dict[str, Any] = {
+        key: r.text(data, key, "", max_len=200) for key in RECORD_TEXT_FIELDS if key in data
+    }
+    if "inspected_at" in data:
+        record["inspected_at"] = r.moment(data, "inspected_at", "")
     r.check()
+    save = replace(save, record={k: v for k, v in record.items() if v is not None})
     answers = _answers(r.items(data.get("answers"), "answers", 1000))
     r.check()
     kind = KIND_BY_LABEL.get(save.kind, save.kind)
@@ -144,7 +153,10 @@ def parse_save(args: Mapping[str, Any]) -> InspectionSave:
     return replace(save, kind=kind, answers=answers)
 
 
+RECORD_TEXT_FIELDS = ("project", "project_manager", "chief_supervisor")
 SAVE_FIELDS = {
+    *RECORD_TEXT_FIELDS,
+    "inspected_at",
     "id",
     "checklist",
     "enterprise_id",
@@ -183,7 +195,8 @@ def _finding(r: Reader, value: Any, path: str) -> dict[str, Any]:
     data = r.obj(
         value,
         path,
-        {"id", "items", "description", "requirement", "deadline", "claimed_level", "photos"},
+        {"id", "items", "description", "requirement", "deadline", "claimed_level", "photos"}
+        | {"sector"},
     )
     items = r.items(data.get("items"), f"{path}.items", 100)
     if not all(isinstance(i, str) and 0 < len(i) <= 200 for i in items):
@@ -199,6 +212,8 @@ def _finding(r: Reader, value: Any, path: str) -> dict[str, Any]:
         "deadline": r.deadline(data, path),
         "claimed_level": level,
         "photos": r.hashes(data.get("photos"), f"{path}.photos"),
+        # 行业领域 the hazard was found in, if not the enterprise's (a generic sheet's hazards)
+        "sector": r.text(data, "sector", path, max_len=40),
     }
 
 
@@ -260,7 +275,7 @@ def _check_unique(rows: list[dict[str, Any]], key: str, name: str) -> None:
 def check_against(save: InspectionSave, version: ChecklistVersion) -> Evaluation:
     """Answers and findings must name items of the pinned version; return its verdict."""
     codes = set(version.all_codes())
-    unknown = sorted({a["item"] for a in save.answers} - codes)
+    unknown = sorted({a["item"] for a in save.answers} - set(version.answerable_codes()))
     unknown += sorted({i for f in save.findings for i in f["items"]} - codes - set(unknown))
     unknown += sorted({p["item"] for p in save.photos if p["item"]} - codes - set(unknown))
     if unknown:
@@ -270,7 +285,121 @@ def check_against(save: InspectionSave, version: ChecklistVersion) -> Evaluation
             f"{', '.join(unknown)}. Answer the items of the version the inspection pins.",
             {"args": {"answers": [f"Unknown item {code}." for code in unknown]}},
         )
-    return version.evaluate({a["item"]: a["answer"] for a in save.answers})
+    answers = {a["item"]: a["answer"] for a in save.answers}
+    _check_not_applicable(version, answers)
+    return version.evaluate(answers)
+
+
+def _check_not_applicable(version: ChecklistVersion, answers: Mapping[str, str]) -> None:
+    """不涉及 on a printed item with defects ticked below it is a contradiction, not "no defect"."""
+    for item in version.items:
+        if answers.get(item.code) != "na":
+            continue
+        defects = [c for c in item.checks if answers.get(c.code) == c.defect_answer]
+        if defects:
+            seqs = ", ".join(c.seq for c in defects)
+            raise CommandRejected(
+                "inspection.not_applicable_with_defects",
+                f"Item {item.seq} ({item.code}) is answered 不涉及 (na), but its sub-check "
+                f"{seqs} is answered as a defect. Answer item {item.seq} itself, or clear or "
+                f"correct sub-check {seqs}.",
+                {"args": {"answers": [f"{item.code} na with defect {c.code}." for c in defects]}},
+            )
+
+
+class Suggestion(NamedTuple):
+    """What the rules say of one finding: its level, the rule that makes it major, and notes
+    for the inspector (which condition a claimed 重大 misses; why a defect is only 一般)."""
+
+    level: str
+    rule: str | None
+    notes: tuple[str, ...] = ()
+
+
+def scoped(verdict: Evaluation, on: date, sector: str | None) -> tuple[Evaluation, dict[str, str]]:
+    """The verdict with only the rules whose clause is in force on ``on`` and binds ``sector``;
+    and, for each rule left out, why (an inspection is judged by the standards of its date)."""
+    catalogue = standards.shipped()
+    kept, dropped = [], {}
+    for rule in verdict.matched_rules:
+        clause = catalogue.for_rule(rule)
+        problem = catalogue.problem(clause, on, sector) if clause else None
+        if problem:
+            dropped[rule.code] = problem
+        else:
+            kept.append(rule)
+    return replace(verdict, matched_rules=tuple(kept)), dropped
+
+
+def suggest_all(
+    findings: Iterable[Mapping[str, Any]],
+    verdict: Evaluation,
+    version: ChecklistVersion,
+    dropped: Mapping[str, str] | None = None,
+) -> dict[Any, Suggestion]:
+    """The suggestion for every finding, by finding id; ``dropped`` are rules :func:`scoped`
+    left out, noted on the findings they would have made major."""
+    dropped = dropped or {}
+    result = {}
+    for finding in findings:
+        level, rule = suggest(finding, verdict)
+        notes = _notes(finding, level, verdict, version, dropped)
+        result[finding["id"]] = Suggestion(level, rule.code if rule else None, notes)
+    return result
+
+
+def _names(finding: Mapping[str, Any], rule: Rule) -> bool:
+    """Whether the finding names an item (or sub-check) the rule is about."""
+    return any(_related(leaf, i) for leaf in rule_expr.codes(rule.expr) for i in finding["items"])
+
+
+def groups(
+    findings: Iterable[Mapping[str, Any]], suggestions: Mapping[Any, tuple[Any, ...]]
+) -> dict[Any, Any]:
+    """One situation, one major: findings suggested major by the same rule form one group, led
+    by the first of them. Returns each grouped finding's lead id (the lead maps to itself)."""
+    leads: dict[str, Any] = {}
+    result: dict[Any, Any] = {}
+    for finding in findings:
+        level, rule = suggestions[finding["id"]][:2]
+        if level == "major" and rule:
+            result[finding["id"]] = leads.setdefault(rule, finding["id"])
+    return result
+
+
+def _notes(
+    finding: Mapping[str, Any],
+    level: str,
+    verdict: Evaluation,
+    version: ChecklistVersion,
+    dropped: Mapping[str, str],
+) -> tuple[str, ...]:
+    """Why a finding is not major: a defect's not_major note, a rule outside its scope or
+    dates (``dropped``), and, for a claimed 重大, the conditions of the rules it names."""
+    if level == "major":
+        return ()
+    named = finding["items"]
+    related = [rule for rule in version.rules if _names(finding, rule)]
+    notes = [
+        item_.not_major
+        for code in verdict.defects
+        if any(_related(code, i) for i in named)
+        and (item_ := version.item(code)).not_major is not None
+    ]
+    notes += [dropped[rule.code] for rule in related if rule.code in dropped]
+    if finding.get("claimed_level") == "major":
+        notes += [
+            explain.why_not_major(rule, version, verdict)
+            for rule in related
+            if rule.code not in dropped
+        ]
+        if not related:
+            notes.append(
+                f"No 判定标准 rule of this checklist covers {', '.join(named) or 'this finding'}: "
+                "it is suggested general. A supervisor may still confirm it major by citing a "
+                "clause of the catalogue (GET /api/v1/standards) with a reason."
+            )
+    return tuple(dict.fromkeys(notes))
 
 
 def suggest(finding: Mapping[str, Any], verdict: Evaluation) -> tuple[str, Rule | None]:
@@ -306,6 +435,44 @@ def missing_for_submit(
     ]
     if not any(s["role"] == "inspector" for s in save.signatures):
         missing.append("inspector signature (role 'inspector')")
+    if version.generic:
+        missing += [
+            f"photo of finding {n} (a hazard on the generic sheet needs its 佐证 photos)"
+            for n, f in enumerate(save.findings)
+            if not f["photos"]
+        ]
+    missing += _missing_record(save, version)
+    missing += _missing_signers(save)
+    return missing
+
+
+def _missing_record(save: InspectionSave, version: ChecklistVersion) -> list[str]:
+    """The header fields the sheet prints (检查项目, 项目经理, 总监, 检查人员, 检查时间)."""
+    missing = []
+    for printed in version.record_fields:
+        if printed.key == "inspectors":
+            if not save.inspectors:
+                missing.append(f"{printed.label} (inspectors)")
+        elif not save.record.get(printed.key):
+            missing.append(f"{printed.label} ({printed.key})")
+    return missing
+
+
+def _missing_signers(save: InspectionSave) -> list[str]:
+    """谁检查、谁签名、谁负责: every listed inspector signs; with co-inspectors, each is a person
+    with an account (user_id), not only a name."""
+    signed = {s["name"] for s in save.signatures if s["role"] == "inspector"}
+    missing = [
+        f"signature of 检查人员 {person['name']} (role 'inspector', name {person['name']!r})"
+        for person in save.inspectors
+        if person["name"] not in signed
+    ]
+    if len(save.inspectors) > 1:
+        missing += [
+            f"user_id of 检查人员 {person['name']} (each co-inspector is an account)"
+            for person in save.inspectors
+            if not person.get("user_id")
+        ]
     return missing
 
 

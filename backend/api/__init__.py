@@ -25,6 +25,7 @@ from . import (
     media,
     organisation,
     records,
+    standards,
     statuses,
     sync,
 )
@@ -38,7 +39,7 @@ class AnjianApi(Api):
 
 def register_api(app: Flask) -> None:
     api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
-    for module in (auth, checklists, enterprises, organisation, sync, media, health):
+    for module in (auth, checklists, standards, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
     for module in (inspections, hazards, admin, documents):
         api.register_blueprint(module.blp)

@@ -43,6 +43,21 @@ class ItemSchema(ma.Schema):
         ma.fields.Nested(lambda: ItemSchema()),
         metadata={"description": "Sub-checks, where one printed item asks several questions"},
     )
+    not_major = ma.fields.String(
+        metadata={"description": "Why this defect alone is not 重大 (only where it matters)"}
+    )
+
+
+class FactSchema(ma.Schema):
+    code = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "What the inspector records (是 = holds)"})
+    source = ma.fields.String(metadata={"description": "Where the wording is printed"})
+    about = ma.fields.String(allow_none=True, metadata={"description": "The item it qualifies"})
+
+
+class RecordFieldSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "As printed (检查项目, 项目经理, …)"})
 
 
 class RuleSchema(ma.Schema):
@@ -60,6 +75,17 @@ class VersionSchema(ma.Schema):
     sector = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(ItemSchema))
     rules = ma.fields.List(ma.fields.Nested(RuleSchema))
+    facts = ma.fields.List(
+        ma.fields.Nested(FactSchema),
+        metadata={"description": "Facts a clause needs that the sheet does not print"},
+    )
+    generic = ma.fields.Boolean(
+        metadata={"description": "No printed items: hazards found in any sector (general)"}
+    )
+    record_fields = ma.fields.List(
+        ma.fields.Nested(RecordFieldSchema),
+        metadata={"description": "Fields printed for the record as a whole (附件2 header)"},
+    )
     published_at = ma.fields.DateTime()
 
 
@@ -92,6 +118,7 @@ class EvaluateResponse(ma.Schema):
     defects = ma.fields.List(ma.fields.String())
     matched_rules = ma.fields.List(ma.fields.Nested(RuleSchema))
     level = ma.fields.String(allow_none=True, metadata={"description": "major, general or null"})
+    facts = ma.fields.List(ma.fields.String(), metadata={"description": "Facts answered 是"})
 
 
 def summary(row: ChecklistVersion) -> dict[str, Any]:

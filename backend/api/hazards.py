@@ -82,6 +82,12 @@ class HazardSchema(ma.Schema):
     level_label = ma.fields.String()
     rule = ma.fields.String(allow_none=True, metadata={"description": "判定标准 rule code"})
     rule_label = ma.fields.String(allow_none=True)
+    clause = ma.fields.String(
+        allow_none=True, metadata={"description": "判定标准 clause code; every major has one"}
+    )
+    findings = ma.fields.List(
+        ma.fields.String(), metadata={"description": "The findings it stands for, lead first"}
+    )
     override_reason = ma.fields.String(allow_none=True)
     description = ma.fields.String()
     requirement = ma.fields.String(allow_none=True)
@@ -102,6 +108,17 @@ class HazardSchema(ma.Schema):
     measures = ma.fields.String(allow_none=True)
     funds_yuan = ma.fields.Integer(allow_none=True)
     responsible_person = ma.fields.String(allow_none=True)
+    plan = ma.fields.Dict(allow_none=True, metadata={"description": "一患一策 of a major"})
+    listing_number = ma.fields.String(allow_none=True, metadata={"description": "挂牌督办 文号"})
+    listing_level = ma.fields.String(
+        allow_none=True, metadata={"description": "government | department"}
+    )
+    listing_level_label = ma.fields.String(allow_none=True)
+    listing_requirements = ma.fields.String(allow_none=True, metadata={"description": "督办要求"})
+    listing_deadline = ma.fields.Date(allow_none=True, metadata={"description": "督办期限"})
+    delisted_on = ma.fields.Date(allow_none=True, metadata={"description": "摘牌"})
+    reported_at = ma.fields.DateTime(allow_none=True, metadata={"description": "企业自查 接报"})
+    report_channel = ma.fields.String(allow_none=True, metadata={"description": "接报方式"})
     rectified_at = ma.fields.DateTime(allow_none=True)
     closed_at = ma.fields.DateTime(allow_none=True)
     version = ma.fields.Integer()
@@ -153,9 +170,30 @@ class EventRequest(ma.Schema):
     photos = ma.fields.List(String(validate=SHA256), validate=ma.validate.Length(max=50))
     comment = String(validate=TEXT)
     reason = String(validate=TEXT, metadata={"description": "extended, voided"})
-    deadline = ma.fields.Date(metadata={"description": "extended: the new 整改时限"})
+    deadline = ma.fields.Date(
+        metadata={"description": "extended: the new 整改时限; listed: the 督办期限"}
+    )
     unit_id = ma.fields.UUID(metadata={"description": "listed: the listing unit (default yours)"})
     listed_on = ma.fields.Date(metadata={"description": "listed: default today"})
+    requirements = String(validate=TEXT, metadata={"description": "listed: 督办要求"})
+    plan_deadline = ma.fields.Date(
+        metadata={"description": "rectification_reported: 一患一策 期限 (default the deadline)"}
+    )
+    emergency_plan = String(
+        validate=TEXT, metadata={"description": "rectification_reported: 一患一策 应急预案"}
+    )
+    level = String(
+        validate=ma.validate.OneOf(["general", "major"]),
+        metadata={"description": "reclassified: the new level"},
+    )
+    clause = String(
+        validate=ma.validate.Length(max=80),
+        metadata={"description": "reclassified to major: the catalogue clause"},
+    )
+    received_at = ma.fields.AwareDateTime(metadata={"description": "received: 接报时间"})
+    channel = String(
+        validate=ma.validate.Length(max=40), metadata={"description": "received: 接报方式"}
+    )
 
 
 def _filters(args: dict[str, Any]) -> queries.Filters:

@@ -129,6 +129,15 @@ class FindingReview(ma.Schema):
         validate=ma.validate.Length(max=80),
         metadata={"description": "A rule code of the pinned checklist version"},
     )
+    clause = String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=80),
+        metadata={
+            "description": "A clause code of the catalogue (GET /standards); a major needs one, "
+            "given here or through its rule"
+        },
+    )
     override_reason = String(load_default=None, allow_none=True, validate=TEXT)
     deadline = ma.fields.Date(
         load_default=None,

@@ -22,6 +22,7 @@ from .ledger import (
     HazardState,
     InspectionReview,
     LedgerCounter,
+    ListingCounter,
 )
 from .media import InspectionMedia, MediaClaim, MediaCollected, MediaObject
 from .organisation import AccessToken, Device, Role, Unit, UnitKind, User
@@ -68,6 +69,7 @@ __all__ = [
     "InspectionReview",
     "InspectionStatus",
     "LedgerCounter",
+    "ListingCounter",
     "MediaClaim",
     "MediaCollected",
     "MediaObject",

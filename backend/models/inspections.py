@@ -44,6 +44,8 @@ class Inspection(Base):
     location: Mapped[dict[str, Any] | None]
     inspectors: Mapped[list[Any]] = mapped_column(default=list)
     signatures: Mapped[list[Any]] = mapped_column(default=list)
+    # The printed header (检查项目, 项目经理, 总监, 检查时间) as saved (migration 0011).
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # Hashes of referenced photos and signatures the inspector's unit has not uploaded yet.
     awaiting_media: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     level: Mapped[str | None] = mapped_column(String(10))  # what the rules say of the answers
@@ -88,7 +90,12 @@ class Finding(Base):
     claimed_level: Mapped[str] = mapped_column(String(10))
     suggested_level: Mapped[str] = mapped_column(String(10))
     suggested_rule: Mapped[str | None] = mapped_column(String(80))
+    # Why the rules say what they say: the missing condition of a claimed 重大, or why a defect
+    # is only 一般 (migration 0011).
+    suggestion_notes: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     photos: Mapped[list[Any]] = mapped_column(default=list)
+    # 行业领域 it was found in when not the enterprise's (migration 0011); None: the enterprise's.
+    sector: Mapped[str | None] = mapped_column(String(40))
 
 
 class InspectionPhoto(Base):

@@ -50,7 +50,12 @@ class FindingConfirmation(Base):
     finding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("findings.id"), primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("inspection_reviews.id"), index=True)
     level: Mapped[str] = mapped_column(String(10))  # general | major
-    rule: Mapped[str | None] = mapped_column(String(80))  # the 判定标准 clause, if any
+    rule: Mapped[str | None] = mapped_column(String(80))  # the checklist rule, if any
+    # The catalogue clause (checklists/standards) a major cites; every major has one (0011).
+    clause: Mapped[str | None] = mapped_column(String(80))
+    # One situation, one major: a finding confirmed major under the same clause as an earlier
+    # finding of its inspection joins that finding's ledger entry instead of making its own.
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("findings.id"))
     override_reason: Mapped[str | None] = mapped_column(Text)
     deadline: Mapped[date | None]  # 整改时限 as confirmed
 
@@ -87,6 +92,9 @@ class Hazard(Base):
     level: Mapped[str] = mapped_column(String(10))
     rule: Mapped[str | None] = mapped_column(String(80))
     rule_label: Mapped[str | None] = mapped_column(String(300))  # 《…判定标准》第十三条（一）
+    clause: Mapped[str | None] = mapped_column(String(80))  # catalogue code; set on every major
+    # The findings this entry stands for, lead first (several for one situation, one major).
+    findings: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     override_reason: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)  # 隐患描述
     requirement: Mapped[str | None] = mapped_column(Text)  # 整改要求
@@ -105,6 +113,17 @@ class Hazard(Base):
     measures: Mapped[str | None] = mapped_column(Text)  # 整改措施, as last reported
     funds_yuan: Mapped[int | None] = mapped_column(BigInteger)  # 整改资金
     responsible_person: Mapped[str | None] = mapped_column(String(100))  # 整改责任人
+    # 一患一策 of a major: responsible_person, measures, funds_yuan, deadline, emergency_plan.
+    plan: Mapped[dict[str, Any] | None]
+    # 挂牌督办: 文号 (numbered per listing unit and year), 政府/部门 level, 督办要求, 期限, 摘牌.
+    listing_number: Mapped[str | None] = mapped_column(String(80))
+    listing_level: Mapped[str | None] = mapped_column(String(20))
+    listing_requirements: Mapped[str | None] = mapped_column(Text)
+    listing_deadline: Mapped[date | None]
+    delisted_on: Mapped[date | None]
+    # 企业自查: when and how the department received the enterprise's report (接报).
+    reported_at: Mapped[datetime | None]
+    report_channel: Mapped[str | None] = mapped_column(String(40))
     rectified_at: Mapped[datetime | None]  # passed re-inspection
     closed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
@@ -136,6 +155,16 @@ class HazardEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_hazard_events_hazard", "hazard_id", "id"),)
+
+
+class ListingCounter(Base):
+    """The last 挂牌督办 文号 serial per listing unit and year."""
+
+    __tablename__ = "listing_counters"
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)
 
 
 class LedgerCounter(Base):

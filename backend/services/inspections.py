@@ -60,6 +60,7 @@ def stored_content(session: Session, row: Inspection) -> InspectionSave:
                 "deadline": "immediate" if f.immediate else f.deadline,
                 "claimed_level": f.claimed_level,
                 "photos": list(f.photos),
+                "sector": f.sector,
             }
             for f in findings
         ],
@@ -68,4 +69,5 @@ def stored_content(session: Session, row: Inspection) -> InspectionSave:
             for p in photos
         ],
         signatures=list(row.signatures),
+        record=dict(row.record or {}),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from backend.models import (
+    Enterprise,
     Finding,
     FindingConfirmation,
     Inspection,
@@ -34,6 +35,7 @@ from backend.models import (
     User,
     utcnow,
 )
+from checklists import Rule, standards
 from sync.inspections import InspectionSave
 
 from . import audit, changelog, outbox, scope
@@ -98,6 +100,18 @@ class OverrideReasonRequired(InvalidInput, ReviewError):
 
 class DeadlineMissing(InvalidInput, ReviewError):
     code = "review.deadline_missing"
+
+
+class ClauseRequired(InvalidInput, ReviewError):
+    code = "review.clause_required"
+
+
+class ClauseUnknown(InvalidInput, ReviewError):
+    code = "review.clause_unknown"
+
+
+class ClauseNotApplicable(InvalidInput, ReviewError):
+    code = "review.clause_not_applicable"
 
 
 @dataclass(frozen=True)
@@ -239,11 +253,43 @@ def _confirm(
     )
     assert version is not None  # pinned versions are checked when the inspection is saved
     verdict = version.evaluate({a["item"]: a["answer"] for a in content.answers})
-    matched = {rule.code for rule in verdict.matched_rules}
-    known = {rule.code for rule in version.rules}
-    result = [_confirmation(f, by_id[f.id], known, matched, today) for f in rows]
+    context = _Context(
+        known={rule.code: rule for rule in version.rules},
+        matched={rule.code for rule in verdict.matched_rules},
+        catalogue=standards.shipped(),
+        found_on=states.local_date(inspection.started_at or inspection.created_at),
+        sector=session.get_one(Enterprise, inspection.enterprise_id).sector,
+        today=today,
+    )
+    result = [
+        _confirmation(f, by_id[f.id], replace(context, sector=f.sector or context.sector))
+        for f in rows
+    ]
     _raise_collected(result)
-    return [c for c in result if isinstance(c, FindingConfirmation)]
+    return _one_per_situation([c for c in result if isinstance(c, FindingConfirmation)])
+
+
+@dataclass(frozen=True)
+class _Context:
+    known: dict[str, Rule]
+    matched: set[str]
+    catalogue: standards.Catalogue
+    found_on: date
+    sector: str
+    today: date
+
+
+def _one_per_situation(confirmations: list[FindingConfirmation]) -> list[FindingConfirmation]:
+    """Findings of one inspection confirmed major under one clause are one situation: the
+    first (in the inspection's order) leads, the others join its ledger entry."""
+    leads: dict[str, uuid.UUID] = {}
+    for confirmation in confirmations:
+        if confirmation.level != "major" or confirmation.clause is None:
+            continue
+        lead = leads.setdefault(confirmation.clause, confirmation.finding_id)
+        if lead != confirmation.finding_id:
+            confirmation.merged_into = lead
+    return confirmations
 
 
 def _match(rows: list[Finding], given: Sequence[Mapping[str, Any]]) -> dict[uuid.UUID, Any]:
@@ -274,33 +320,79 @@ class _Problem:
 
 
 def _confirmation(
-    finding: Finding,
-    given: Mapping[str, Any],
-    known: set[str],
-    matched: set[str],
-    today: date,
+    finding: Finding, given: Mapping[str, Any], context: _Context
 ) -> FindingConfirmation | _Problem:
     fid, level, rule = str(finding.id), given["level"], given.get("rule")
+    clause_code = given.get("clause")
     reason = (given.get("override_reason") or "").strip() or None
-    if rule is not None and rule not in known:
+    if rule is not None and rule not in context.known:
         return _Problem(RuleUnknown, fid, f"{rule} is not a rule of this checklist version.")
-    if rule is not None and level != "major":
-        return _Problem(RuleNotMajor, fid, "A rule makes a hazard major; drop it or say major.")
-    rule = rule or (finding.suggested_rule if level == "major" else None)
+    if (rule is not None or clause_code is not None) and level != "major":
+        return _Problem(
+            RuleNotMajor, fid, "A rule or clause makes a hazard major; drop it or say major."
+        )
+    rule = rule or _suggested_rule(finding, level, clause_code, context)
     if not reason and level != finding.suggested_level:
         return _Problem(
             OverrideReasonRequired, fid, f"The rules suggest {finding.suggested_level}."
         )
-    if not reason and level == "major" and rule not in matched:
+    if not reason and level == "major" and rule not in context.matched:
         return _Problem(
             OverrideReasonRequired, fid, "No determination-standard rule the answers match."
         )
-    deadline = given.get("deadline") or finding.deadline or (today if finding.immediate else None)
+    clause = _clause(fid, level, rule, clause_code, context)
+    if isinstance(clause, _Problem):
+        return clause
+    deadline = given.get("deadline") or finding.deadline
+    deadline = deadline or (context.today if finding.immediate else None)
     if deadline is None:
         return _Problem(DeadlineMissing, fid, "No 整改时限: give a deadline.")
     return FindingConfirmation(
-        finding_id=finding.id, level=level, rule=rule, override_reason=reason, deadline=deadline
+        finding_id=finding.id,
+        level=level,
+        rule=rule,
+        clause=clause.code if clause else None,
+        override_reason=reason,
+        deadline=deadline,
     )
+
+
+def _suggested_rule(
+    finding: Finding, level: str, clause_code: str | None, context: _Context
+) -> str | None:
+    """The suggested rule stands for a major unless the reviewer cites another clause."""
+    suggested = finding.suggested_rule
+    if level != "major" or suggested is None or suggested not in context.known:
+        return None
+    clause = context.catalogue.for_rule(context.known[suggested])
+    if clause_code and (clause is None or clause.code != clause_code):
+        return None
+    return suggested
+
+
+def _clause(
+    fid: str, level: str, rule: str | None, code: str | None, context: _Context
+) -> standards.Clause | _Problem | None:
+    """No major without a clause: the one given, else the one the rule cites; in force on the
+    inspection's date and binding the enterprise's sector."""
+    if level != "major":
+        return None
+    if code is not None:
+        clause = context.catalogue.get(code)
+        if clause is None:
+            return _Problem(ClauseUnknown, fid, f"{code} is not a clause of the catalogue.")
+    else:
+        clause = context.catalogue.for_rule(context.known[rule]) if rule else None
+        if clause is None:
+            return _Problem(
+                ClauseRequired,
+                fid,
+                "A 重大事故隐患 must cite the 判定标准 clause it meets: give 'rule' (a rule of "
+                "this checklist version) or 'clause' (a code from GET /api/v1/standards), or "
+                "confirm it as general.",
+            )
+    problem = context.catalogue.problem(clause, context.found_on, context.sector)
+    return _Problem(ClauseNotApplicable, fid, problem) if problem else clause
 
 
 MESSAGES: dict[type[ReviewError], str] = {
@@ -309,6 +401,11 @@ MESSAGES: dict[type[ReviewError], str] = {
     OverrideReasonRequired: "A confirmed level differs from the rules' suggestion, or a major "
     "level has no rule the answers match: give an 'override_reason' for it.",
     DeadlineMissing: "A finding has no rectification deadline (整改时限): give a 'deadline'.",
+    ClauseRequired: "A finding confirmed as 重大 names no 判定标准 clause: give 'rule' or "
+    "'clause' (GET /api/v1/standards lists the clauses), or confirm it as general.",
+    ClauseUnknown: "A clause named is not in the catalogue: GET /api/v1/standards lists them.",
+    ClauseNotApplicable: "A clause named is not in force on the inspection's date, or its "
+    "standard does not bind the enterprise's sector: cite one that applies, or confirm general.",
 }
 
 
@@ -381,6 +478,8 @@ def _audit(
                     "id": c.finding_id,
                     "level": c.level,
                     "rule": c.rule,
+                    "clause": c.clause,
+                    "merged_into": c.merged_into,
                     "override_reason": c.override_reason,
                     "deadline": c.deadline,
                 }

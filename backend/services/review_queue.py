@@ -32,7 +32,7 @@ from backend.models import (
 from backend.services import changelog, scope
 from backend.services import inspections as stored
 from backend.services.pagination import Page, decode, encode
-from sync.inspections import KINDS
+from sync.inspections import KINDS, groups
 
 from .ledger.states import CHINA
 from .review import review_summary
@@ -295,11 +295,12 @@ def detail(session: Session, row: Inspection) -> dict[str, Any]:
 
 
 def _answer(version: Any, answer: InspectionAnswer, defects: set[str]) -> dict[str, Any]:
-    item = version.item(answer.item)
+    fact = version.fact(answer.item)  # a fact a clause needs (中毒风险 …) has no 序号
+    item = None if fact else version.item(answer.item)
     return {
         "item": answer.item,
-        "seq": item.seq,
-        "text": item.text,
+        "seq": item.seq if item else None,
+        "text": item.text if item else fact.text,
         "answer": answer.answer,
         "note": answer.note,
         "defect": answer.item in defects,
@@ -315,8 +316,18 @@ def _findings(session: Session, row: Inspection, version: Any) -> list[dict[str,
         .where(Finding.inspection_id == row.id)
         .order_by(Finding.position)
     )
+    rows = list(found)
+    # One situation, one major: findings suggested major by one rule show their group's lead,
+    # and a finding merged into another's entry shows that entry.
+    leads = groups(
+        [{"id": f.id} for f, _c, _e in rows],
+        {f.id: (f.suggested_level, f.suggested_rule) for f, _c, _e in rows},
+    )
+    entries = {f.id: e for f, _c, e in rows if e is not None}
     result = []
-    for finding, confirmation, entry in found:
+    for finding, confirmation, own in rows:
+        entry = own or (entries.get(confirmation.merged_into) if confirmation else None)
+        lead = leads.get(finding.id)
         result.append(
             {
                 "id": finding.id,
@@ -328,6 +339,9 @@ def _findings(session: Session, row: Inspection, version: Any) -> list[dict[str,
                 "claimed_level": finding.claimed_level,
                 "suggested_level": finding.suggested_level,
                 "suggested_rule": rules.get(finding.suggested_rule or ""),
+                "suggested_group": str(lead) if lead is not None else None,
+                "suggestion_notes": list(finding.suggestion_notes),
+                "sector": finding.sector,
                 "photos": [_links(sha) for sha in finding.photos],
                 "confirmation": _confirmation(confirmation),
                 "hazard": (
@@ -346,6 +360,8 @@ def _confirmation(confirmation: FindingConfirmation | None) -> dict[str, Any] | 
     return {
         "level": confirmation.level,
         "rule": confirmation.rule,
+        "clause": confirmation.clause,
+        "merged_into": confirmation.merged_into,
         "override_reason": confirmation.override_reason,
         "deadline": confirmation.deadline,
     }

@@ -13,7 +13,7 @@ from sync.inspections import InspectionSave, missing_for_submit
 
 @cache
 def confined_space() -> ChecklistVersion:
-    (version,) = [v for v in load_directory() if v.code == "confined_space"]
+    (version,) = [v for v in load_directory() if (v.code, v.label) == ("confined_space", "2023")]
     return version
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import Finding, Inspection
 from backend.services import inspections
-from sync.inspections import InspectionSave
+from sync.inspections import InspectionSave, Suggestion
 
 from . import render
 from .log import ChangeRow, unit_bucket, user_bucket
@@ -55,7 +55,7 @@ def of_stored_inspection(
     adds to the meta (``review``, ``awaiting_media``)."""
     content = content or inspections.stored_content(session, row)
     suggestions = {
-        f.id: (f.suggested_level, f.suggested_rule)
+        f.id: Suggestion(f.suggested_level, f.suggested_rule, tuple(f.suggestion_notes))
         for f in session.scalars(select(Finding).where(Finding.inspection_id == row.id))
     }
     meta = {

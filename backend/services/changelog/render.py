@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sync.inspections import InspectionSave
+from sync.inspections import InspectionSave, groups
 
 
 def jsonable(value: Any) -> Any:
@@ -39,8 +39,9 @@ def inspection(
             "finished_at": jsonable(content.finished_at),
             "location": content.location,
             "inspectors": jsonable(content.inspectors),
+            "record": jsonable(content.record),
             "answers": content.answers,
-            "findings": [_finding(f, suggestions[f["id"]]) for f in content.findings],
+            "findings": _findings(content, suggestions),
             "photos": jsonable(content.photos),
             "signatures": content.signatures,
         }
@@ -48,13 +49,41 @@ def inspection(
     return data
 
 
-def _finding(finding: dict[str, Any], suggestion: tuple[str, str | None]) -> dict[str, Any]:
+def _findings(content: InspectionSave, suggestions: dict[uuid.UUID, Any]) -> list[dict[str, Any]]:
+    leads = groups(content.findings, suggestions)
+    return [_finding(f, suggestions[f["id"]], leads.get(f["id"])) for f in content.findings]
+
+
+def _finding(finding: dict[str, Any], suggestion: Any, lead: Any) -> dict[str, Any]:
     return {
         **finding,
         "id": str(finding["id"]),
         "deadline": jsonable(finding["deadline"]),
+        **_suggestion(suggestion, lead),
+    }
+
+
+def _suggestion(suggestion: Any, lead: Any) -> dict[str, Any]:
+    """The rules' suggestion for a finding; `suggested_group` is the first finding of the same
+    matched rule (one situation, one major: the group becomes one ledger entry)."""
+    return {
         "suggested_level": suggestion[0],
         "suggested_rule": suggestion[1],
+        "suggested_group": str(lead) if lead is not None else None,
+        "suggestion_notes": list(suggestion[2]) if len(suggestion) > 2 else [],
+    }
+
+
+def suggestions(content: InspectionSave, suggestions: dict[uuid.UUID, Any]) -> dict[str, Any]:
+    """What a push reply says of the findings: each one's suggestion, group and notes."""
+    if not content.findings:
+        return {}
+    leads = groups(content.findings, suggestions)
+    return {
+        "findings": [
+            {"id": str(f["id"]), **_suggestion(suggestions[f["id"]], leads.get(f["id"]))}
+            for f in content.findings
+        ]
     }
 
 

@@ -3,6 +3,10 @@
 Run by the worker for the outbox row the approval wrote. The unique `finding_id` is the
 guarantee: the insert skips a finding that already has its entry (ON CONFLICT DO NOTHING), so
 running this twice, or in two workers at once, still leaves one entry per finding.
+
+One situation, one major: findings the review merged into another (confirmed major under the
+same clause, `merged_into`) make no entry of their own; the lead's entry carries them all —
+their ids, descriptions, requirements and photos — and the earliest of their deadlines.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from backend.models import (
     User,
     utcnow,
 )
+from checklists import standards
 
 from . import history, numbering, states
 
@@ -44,6 +49,10 @@ class NotApproved(Exception):
 class Confirmed:
     finding: Finding
     confirmation: FindingConfirmation
+    members: tuple[Confirmed, ...] = ()  # the lead first, then the findings merged into it
+
+    def all(self) -> tuple[Confirmed, ...]:
+        return self.members or (self,)
 
 
 def create_for_inspection(session: Session, inspection_id: uuid.UUID) -> list[Hazard]:
@@ -84,6 +93,7 @@ class _Source:
     sector: str
     photos: list[InspectionPhoto]
     rules: dict[str, str]  # rule code -> where it is printed
+    clauses: standards.Catalogue
 
     @classmethod
     def load(cls, session: Session, inspection: Inspection, review: InspectionReview) -> _Source:
@@ -102,10 +112,15 @@ class _Source:
             sector=enterprise.sector,
             photos=list(photos),
             rules=rule_labels(session, inspection),
+            clauses=standards.shipped(),
         )
 
     def values(self, item: Confirmed) -> dict[str, Any]:
         finding, confirmation, inspection = item.finding, item.confirmation, self.inspection
+        parts = item.all()
+        clause = self.clauses.get(confirmation.clause) if confirmation.clause else None
+        deadlines = [p.confirmation.deadline for p in parts if p.confirmation.deadline]
+        deadline = min(deadlines) if deadlines else None
         return {
             "id": uuid.uuid4(),
             "district_id": self.district,
@@ -113,20 +128,26 @@ class _Source:
             "inspection_id": inspection.id,
             "unit_id": inspection.unit_id,
             "enterprise_id": inspection.enterprise_id,
-            "sector": self.sector,
+            "sector": finding.sector or self.sector,
             "source": source_of(inspection.kind),
             "level": confirmation.level,
             "rule": confirmation.rule,
-            "rule_label": self.rules.get(confirmation.rule, confirmation.rule)
+            "rule_label": clause.label
+            if clause
+            else self.rules.get(confirmation.rule, confirmation.rule)
             if confirmation.rule
             else None,
+            "clause": confirmation.clause,
+            "findings": [str(p.finding.id) for p in parts],
             "override_reason": confirmation.override_reason,
-            "description": finding.description,
-            "requirement": finding.requirement,
-            "deadline": confirmation.deadline,
-            "original_deadline": confirmation.deadline,
+            "description": _joined(p.finding.description for p in parts) or finding.description,
+            "requirement": _joined(p.finding.requirement for p in parts),
+            "deadline": deadline,
+            "original_deadline": deadline,
             "found_on": states.local_date(inspection.started_at or inspection.created_at),
-            "before_photos": before_photos(finding, self.photos),
+            "before_photos": list(
+                dict.fromkeys(sha for p in parts for sha in before_photos(p.finding, self.photos))
+            ),
             "after_photos": [],
             "confirmed_by": self.review.reviewer_id,
             "confirmed_at": self.review.reviewed_at,
@@ -153,7 +174,29 @@ def _confirmed(session: Session, inspection_id: uuid.UUID) -> list[Confirmed]:
         .where(Finding.inspection_id == inspection_id)
         .order_by(Finding.position)
     )
-    return [Confirmed(finding, confirmation) for finding, confirmation in rows]
+    return _situations([Confirmed(finding, confirmation) for finding, confirmation in rows])
+
+
+def _situations(confirmed: list[Confirmed]) -> list[Confirmed]:
+    """One entry per situation: a lead carries the findings merged into it (merged_into)."""
+    merged: dict[uuid.UUID, list[Confirmed]] = {}
+    for item in confirmed:
+        lead = item.confirmation.merged_into
+        if lead is not None:
+            merged.setdefault(lead, []).append(item)
+    return [
+        Confirmed(c.finding, c.confirmation, (c, *merged[c.finding.id]))
+        if c.finding.id in merged
+        else c
+        for c in confirmed
+        if c.confirmation.merged_into is None
+    ]
+
+
+def _joined(texts: Iterable[str | None]) -> str | None:
+    """The distinct texts of a situation's findings, as one line (；-separated)."""
+    distinct = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+    return "；".join(distinct) or None
 
 
 def _without_entries(session: Session, confirmed: list[Confirmed]) -> list[Confirmed]:
@@ -214,6 +257,8 @@ def _created_data(entry: Hazard) -> dict[str, Any]:
         "finding_id": entry.finding_id,
         "level": entry.level,
         "rule": entry.rule,
+        "clause": entry.clause,
+        "findings": entry.findings,
         "override_reason": entry.override_reason,
         "deadline": entry.deadline,
         "source": entry.source.value,
@@ -285,7 +330,8 @@ def _confirmed_all(session: Session, inspection_ids: list[uuid.UUID]) -> list[Co
         .where(Finding.inspection_id.in_(inspection_ids))
     )
     confirmed = [Confirmed(finding, confirmation) for finding, confirmation in rows]
-    return sorted(confirmed, key=lambda c: (order[c.finding.inspection_id], c.finding.position))
+    ordered = sorted(confirmed, key=lambda c: (order[c.finding.inspection_id], c.finding.position))
+    return _situations(ordered)
 
 
 def _source_of(
@@ -307,6 +353,7 @@ def _source_of(
         sector=enterprise.sector,
         photos=photos,
         rules=rules,
+        clauses=standards.shipped(),
     )
 
 

@@ -78,6 +78,18 @@ class ListingUnitOnly(PermissionDenied, LedgerError):
     status, code = 403, "hazard.listing_unit_only"
 
 
+class OwnRectification(PermissionDenied, LedgerError):
+    status, code = 403, "hazard.own_rectification"
+
+
+class NotSelfReported(Conflict, LedgerError):
+    status, code = 409, "hazard.not_self_reported"
+
+
+class AlreadyReceived(Conflict, LedgerError):
+    status, code = 409, "hazard.already_received"
+
+
 # --- 422: the event itself is wrong --------------------------------------------------------------
 
 
@@ -135,3 +147,27 @@ class PhotosMissing(BadEvent):
 
 class AfterPhotosRequired(BadEvent):
     code = "hazard.after_photos_required"
+
+
+class PlanRequired(BadEvent):
+    code = "hazard.plan_required"
+
+
+class ListingFieldsRequired(BadEvent):
+    code = "hazard.listing_fields_required"
+
+
+class LevelUnchanged(BadEvent):
+    code = "hazard.level_unchanged"
+
+
+class ClauseRequired(BadEvent):
+    code = "hazard.clause_required"
+
+
+class ClauseNotApplicable(BadEvent):
+    code = "hazard.clause_not_applicable"
+
+
+class ChannelRequired(BadEvent):
+    code = "hazard.channel_required"

@@ -13,13 +13,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import db
-from backend.models import Hazard, HazardState, InspectionMedia, Unit, User, utcnow
+from backend.models import (
+    Hazard,
+    HazardEvent,
+    HazardSource,
+    HazardState,
+    InspectionMedia,
+    Unit,
+    UnitKind,
+    User,
+    utcnow,
+)
 from backend.services.media import records as media_records
+from checklists import standards
 
-from . import errors, history, queries, states
+from . import errors, history, numbering, queries, states
 
 
 @dataclass
@@ -174,8 +186,46 @@ def _rectification_reported(r: Request) -> Effect:
         values["responsible_person"] = _text(r.args["responsible_person"])
     if completed and photos:
         values["after_photos"] = _merge(r.entry.after_photos, photos)
+    plan = _plan(r, measures)
+    if plan is not None:
+        values["plan"] = plan
     data = {"completed": completed, **_given(r.args, "measures", "funds", "responsible_person")}
+    data.update(_given(r.args, "plan_deadline", "emergency_plan"))
     return Effect(values, {**data, **_given(r.args, "photos", "comment")})
+
+
+PLAN_FIELDS = {
+    "responsible_person": "责任人",
+    "measures": "措施",
+    "funds": "资金",
+    "plan_deadline": "期限",
+    "emergency_plan": "应急预案",
+}
+
+
+def _plan(r: Request, measures: str) -> dict[str, Any] | None:
+    """A major's 一患一策 (seed 001 (五)): 责任人, 措施, 资金, 期限 and 应急预案, complete before
+    its rectification starts (整改中). Recorded once, with the first report of a major."""
+    entry = r.entry
+    if entry.level != "major" or entry.plan is not None:
+        return None
+    plan = {
+        "responsible_person": _text(r.args.get("responsible_person")) or entry.responsible_person,
+        "measures": measures,
+        "funds": r.args.get("funds", entry.funds_yuan),
+        "plan_deadline": r.args.get("plan_deadline") or entry.deadline,
+        "emergency_plan": _text(r.args.get("emergency_plan")),
+    }
+    missing = [key for key, value in plan.items() if value is None]
+    if missing:
+        raise errors.PlanRequired(
+            f"Hazard {entry.number} is a major hazard (重大事故隐患): its 一患一策 plan needs "
+            f"{', '.join(f'{k} ({PLAN_FIELDS[k]})' for k in missing)} before rectification "
+            "starts (整改中). Send them with this report.",
+            errors={key: ["Required for a major hazard's plan (一患一策)."] for key in missing},
+        )
+    plan["plan_deadline"] = plan["plan_deadline"].isoformat()
+    return plan
 
 
 def _reinspected(r: Request) -> Effect:
@@ -191,6 +241,8 @@ def _reinspected(r: Request) -> Effect:
             "A failed re-inspection needs a 'comment' saying what is still wrong.",
             errors={"comment": ["Required when passed is false."]},
         )
+    if passed:
+        _not_own_rectification(r)
     photos = _photos(r, "photos")
     values: dict[str, Any] = {}
     if passed:
@@ -200,20 +252,47 @@ def _reinspected(r: Request) -> Effect:
     return Effect(values, {"passed": passed, **data})
 
 
+def _not_own_rectification(r: Request) -> None:
+    """验收 is someone else's: whoever reported the rectification does not pass it."""
+    reporter = r.session.scalar(
+        select(HazardEvent.actor_id)
+        .where(HazardEvent.hazard_id == r.entry.id, HazardEvent.type == "rectification_reported")
+        .order_by(HazardEvent.id.desc())
+        .limit(1)
+    )
+    if reporter is not None and reporter == r.actor.id:
+        raise errors.OwnRectification(
+            f"You reported the rectification of hazard {r.entry.number}, so someone else must "
+            "re-inspect it (复查) before it passes. A failed re-inspection you may record."
+        )
+
+
 def _closed(r: Request) -> Effect:
     photos = _photos(r, "photos")
-    values = {"closed_at": r.now, "after_photos": _merge(r.entry.after_photos, photos)}
-    return Effect(values, _given(r.args, "photos", "comment"))
+    values: dict[str, Any] = {
+        "closed_at": r.now,
+        "after_photos": _merge(r.entry.after_photos, photos),
+    }
+    data = _given(r.args, "photos", "comment")
+    if r.entry.listed_unit_id is not None:  # 摘牌: the listing ends with the close-out
+        values["delisted_on"] = r.today
+        data["delisted_on"] = r.today
+    return Effect(values, data)
 
 
-def _closed_after_state(r: Request, effect: Effect) -> None:
+def _listing_unit_only(r: Request, what: str) -> None:
     entry = r.entry
     if entry.listed_unit_id is not None and r.actor.unit_id != entry.listed_unit_id:
         unit = r.session.get_one(Unit, entry.listed_unit_id)
         raise errors.ListingUnitOnly(
             f"Hazard {entry.number} is under listed supervision (挂牌督办) by {unit.name}; only "
-            "a supervisor of that unit can close it (销号)."
+            f"a supervisor of that unit can {what}."
         )
+
+
+def _closed_after_state(r: Request, effect: Effect) -> None:
+    entry = r.entry
+    _listing_unit_only(r, "close it (销号)")
     if entry.level == "major" and not _available(r, effect.values["after_photos"]):
         raise errors.AfterPhotosRequired(
             f"Hazard {entry.number} is a major hazard (重大事故隐患): closing it needs photos of "
@@ -237,7 +316,20 @@ def _listed(r: Request) -> Effect:
             "The listing unit must be the hazard's own unit or a unit above it.",
             errors={"unit_id": ["Not the hazard's unit or one above it."]},
         )
-    values = {"listed_unit_id": unit.id, "listed_on": listed_on}
+    requirements, deadline = _text(r.args.get("requirements")), r.args.get("deadline")
+    missing = [n for n, v in (("requirements", requirements), ("deadline", deadline)) if not v]
+    if missing:
+        raise errors.ListingFieldsRequired(
+            "挂牌督办 needs its 督办要求 ('requirements') and 期限 ('deadline').",
+            errors={name: ["Required."] for name in missing},
+        )
+    values: dict[str, Any] = {
+        "listed_unit_id": unit.id,
+        "listed_on": listed_on,
+        "listing_level": "department" if unit.kind is UnitKind.department else "government",
+        "listing_requirements": requirements,
+        "listing_deadline": deadline,
+    }
     return Effect(values, {**values, **_given(r.args, "comment")})
 
 
@@ -249,6 +341,10 @@ def _listed_after_state(r: Request, effect: Effect) -> None:
         )
     if r.entry.listed_unit_id is not None:
         raise errors.AlreadyListed(f"Hazard {r.entry.number} is already listed (挂牌督办).")
+    # The 文号 is drawn last, once nothing can refuse the event: numbers are not wasted.
+    unit = r.session.get_one(Unit, effect.values["listed_unit_id"])
+    number = numbering.listing_number(r.session, unit, effect.values["listed_on"].year)
+    effect.values["listing_number"] = effect.data["listing_number"] = number
 
 
 def _extended(r: Request) -> Effect:
@@ -264,7 +360,7 @@ def _extended(r: Request) -> Effect:
             errors={"deadline": [f"Must be after {r.today}."]},
         )
     current = r.entry.deadline
-    if current is not None and deadline <= current:
+    if current is not None and deadline <= current:  # an earlier overdue stays: queries.py
         raise errors.DeadlineNotLater(
             f"The new deadline {deadline} is not later than the current one, {current}.",
             errors={"deadline": [f"Must be after {current}."]},
@@ -274,8 +370,89 @@ def _extended(r: Request) -> Effect:
     )
 
 
+def _extended_after_state(r: Request, _effect: Effect) -> None:
+    _listing_unit_only(r, "extend its deadline (延期)")
+
+
 def _voided(r: Request) -> Effect:
     return Effect({}, {}, _reason(r))
+
+
+def _reclassified(r: Request) -> Effect:
+    """重大 ⇄ 一般 with the clause and the reason, kept in the history (not a void)."""
+    entry, level, reason = r.entry, r.args.get("level"), _reason(r)
+    if level not in ("major", "general") or level == entry.level:
+        raise errors.LevelUnchanged(
+            f"Hazard {entry.number} is {entry.level}; 'level' must be the other level "
+            "(major or general).",
+            errors={"level": ["The new level: major or general, not the current one."]},
+        )
+    clause = _reclassified_clause(r) if level == "major" else None
+    values: dict[str, Any] = {
+        "level": level,
+        "clause": clause.code if clause else None,
+        "rule_label": clause.label if clause else None,
+        "rule": entry.rule if level == "major" else None,
+    }
+    data: dict[str, Any] = {
+        "level_before": entry.level,
+        "level": level,
+        "clause_before": entry.clause,
+        "clause": values["clause"],
+    }
+    if level == "general" and entry.listed_unit_id is not None:
+        values["delisted_on"] = data["delisted_on"] = r.today  # no longer a listed major
+    return Effect(values, data, reason)
+
+
+def _reclassified_clause(r: Request) -> standards.Clause:
+    code = r.args.get("clause")
+    clause = standards.shipped().get(code) if isinstance(code, str) else None
+    if clause is None:
+        raise errors.ClauseRequired(
+            "A major hazard (重大事故隐患) cites its 判定标准 clause: give 'clause', a code from "
+            "GET /api/v1/standards.",
+            errors={"clause": ["Required: a clause of the catalogue."]},
+        )
+    problem = standards.shipped().problem(clause, r.entry.found_on, r.entry.sector)
+    if problem:
+        raise errors.ClauseNotApplicable(problem, errors={"clause": [problem]})
+    return clause
+
+
+def _reclassified_after_state(r: Request, _effect: Effect) -> None:
+    _listing_unit_only(r, "reclassify it (重新定级)")
+
+
+def _received(r: Request) -> Effect:
+    """接报: when and how the department received the enterprise's own report (企业自查)."""
+    channel = _text(r.args.get("channel"))
+    if not channel:
+        raise errors.ChannelRequired(
+            "Say how the report was received (接报方式) in 'channel', e.g. 系统直报, 书面报告.",
+            errors={"channel": ["Required."]},
+        )
+    received_at = r.args.get("received_at") or r.now
+    if received_at > r.now:
+        raise errors.DeadlineInPast(
+            "'received_at' is in the future; give when the report was received.",
+            errors={"received_at": ["Must not be in the future."]},
+        )
+    values = {"reported_at": received_at, "report_channel": channel}
+    return Effect(values, {"received_at": received_at, "channel": channel})
+
+
+def _received_after_state(r: Request, _effect: Effect) -> None:
+    if r.entry.source is not HazardSource.self_reported:
+        raise errors.NotSelfReported(
+            f"Hazard {r.entry.number} was found by a department (部门检查); 接报 is for a "
+            "hazard the enterprise reported itself (企业自查)."
+        )
+    if r.entry.reported_at is not None:
+        raise errors.AlreadyReceived(
+            f"The report of hazard {r.entry.number} was received on "
+            f"{states.local_date(r.entry.reported_at)} already."
+        )
 
 
 def _nothing(_r: Request, _effect: Effect) -> None:
@@ -289,10 +466,15 @@ CHECKS: dict[str, Callable[[Request], Effect]] = {
     "listed": _listed,
     "extended": _extended,
     "voided": _voided,
+    "reclassified": _reclassified,
+    "received": _received,
 }
 AFTER_STATE_CHECKS: dict[str, Callable[[Request, Effect], None]] = {
     "closed": _closed_after_state,
     "listed": _listed_after_state,
+    "extended": _extended_after_state,
+    "reclassified": _reclassified_after_state,
+    "received": _received_after_state,
 }
 
 

@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from backend import db
-from backend.models import LedgerCounter, Unit
+from backend.models import LedgerCounter, ListingCounter, Unit
 
 PREFIX = "YH"
 
@@ -40,3 +40,18 @@ def allocate(session: Session, district_id: uuid.UUID, year: int, count: int) ->
 
 def format_number(year: int, serial: int) -> str:
     return f"{PREFIX}-{year}-{serial:06d}"
+
+
+def listing_number(session: Session, unit: Unit, year: int) -> str:
+    """The next 挂牌督办 文号 of the listing unit for the year, e.g. 某某区挂牌督办〔2026〕3号."""
+    statement = (
+        db.insert(session, ListingCounter)
+        .values(unit_id=unit.id, year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[ListingCounter.unit_id, ListingCounter.year],
+            set_={"last": ListingCounter.last + 1},
+        )
+        .returning(ListingCounter.last)
+    )
+    serial = int(session.execute(statement).scalar_one())
+    return f"{unit.name}挂牌督办〔{year}〕{serial}号"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
@@ -101,9 +101,7 @@ def _state(query: Select[tuple[Hazard]], filters: Filters) -> Select[tuple[Hazar
 
 def _dates(query: Select[tuple[Hazard]], filters: Filters) -> Select[tuple[Hazard]]:
     if filters.overdue is not None:
-        query = query.where(
-            Hazard.deadline < filters.overdue, Hazard.state.in_(states.NOT_RECTIFIED)
-        )
+        query = query.where(overdue_on(filters.overdue))
     if filters.deadline_from is not None:
         query = query.where(Hazard.deadline >= filters.deadline_from)
     if filters.deadline_to is not None:
@@ -113,6 +111,28 @@ def _dates(query: Select[tuple[Hazard]], filters: Filters) -> Select[tuple[Hazar
     if filters.found_to is not None:
         query = query.where(Hazard.found_on <= filters.found_to)
     return query
+
+
+def overdue_on(day: date) -> ColumnElement[bool]:
+    """Past the deadline in force on `day` and not rectified then.
+
+    Overdue is history: an extension (延期) recorded on or after `day` replaced a deadline that
+    was in force on `day`; if that one was before `day`, the entry was overdue that day and
+    stays so. (Extensions happen only while 待整改/整改中, so it was not rectified then either.)
+    """
+    start = datetime.combine(day, time.min, tzinfo=states.CHINA)
+    extended_after = (
+        select(HazardEvent.id)
+        .where(
+            HazardEvent.hazard_id == Hazard.id,
+            HazardEvent.type == "extended",
+            HazardEvent.at >= start,
+            HazardEvent.data["deadline_before"].as_string() < day.isoformat(),
+        )
+        .exists()
+    )
+    now = and_(Hazard.deadline < day, Hazard.state.in_(states.NOT_RECTIFIED))
+    return or_(now, extended_after)
 
 
 def history(session: Session, hazard_id: uuid.UUID) -> list[HazardEvent]:

@@ -21,6 +21,8 @@ COLUMNS = (
     "level",
     "rule",
     "rule_label",
+    "clause",
+    "findings",
     "override_reason",
     "description",
     "requirement",
@@ -37,6 +39,14 @@ COLUMNS = (
     "measures",
     "funds_yuan",
     "responsible_person",
+    "plan",
+    "listing_number",
+    "listing_level",
+    "listing_requirements",
+    "listing_deadline",
+    "delisted_on",
+    "reported_at",
+    "report_channel",
     "rectified_at",
     "closed_at",
     "version",
@@ -56,11 +66,14 @@ def is_overdue(hazard: Hazard, as_of: date) -> bool:
 
 def hazard(entry: Hazard, as_of: date) -> dict[str, Any]:
     data = {key: getattr(entry, key) for key in COLUMNS}
+    # Entries made before migration 0011 stand for their own finding alone.
+    data["findings"] = entry.findings or [str(entry.finding_id)]
     data.update(
         state_label=states.STATE_LABELS[entry.state],
         level_label=states.LEVEL_LABELS.get(entry.level, entry.level),
         source_label=states.SOURCE_LABELS[entry.source],
-        listed=entry.listed_unit_id is not None,
+        listed=entry.listed_unit_id is not None and entry.delisted_on is None,
+        listing_level_label=states.LISTING_LEVEL_LABELS.get(entry.listing_level or ""),
         overdue=is_overdue(entry, as_of),
         open=entry.state not in (HazardState.closed, HazardState.voided),
     )

@@ -4,7 +4,8 @@
 待整改 / 整改中 ──rectification_reported──▶ 待复查 awaiting_reinspection
 待复查 ──reinspected(passed)──▶ 已整改 rectified     待复查 ──reinspected(failed)──▶ 整改中
 已整改 ──closed──▶ 已销号 closed
-listed (挂牌督办) and extended (延期) keep the state; voided (作废) ends any open entry.
+listed (挂牌督办), extended (延期), reclassified (重新定级) and received (接报) keep the state;
+voided (作废) ends any open entry.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ EVENT_LABELS = {
     "listed": "挂牌督办",
     "extended": "延期",
     "voided": "作废",
+    "reclassified": "重新定级",
+    "received": "接报",
 }
+LISTING_LEVEL_LABELS = {"government": "政府挂牌督办", "department": "部门挂牌督办"}
 
 OPEN = (
     HazardState.pending,
@@ -58,6 +62,8 @@ ALLOWED_IN: dict[str, tuple[HazardState, ...]] = {
     "listed": OPEN,
     "extended": NOT_RECTIFIED,
     "voided": OPEN,
+    "reclassified": OPEN,
+    "received": OPEN,
 }
 
 # event type -> roles that may record it (more checks follow in events.py)
@@ -68,18 +74,23 @@ ROLES: dict[str, tuple[Role, ...]] = {
     "listed": (Role.supervisor,),
     "extended": (Role.supervisor,),
     "voided": (Role.admin,),
+    "reclassified": (Role.supervisor,),
+    "received": (Role.inspector, Role.supervisor),
 }
 
 # event type -> the request fields it takes besides `type`
 FIELDS: dict[str, frozenset[str]] = {
     "rectification_reported": frozenset(
         {"completed", "measures", "funds", "responsible_person", "photos", "comment"}
+        | {"plan_deadline", "emergency_plan"}
     ),
     "reinspected": frozenset({"passed", "photos", "comment", "reinspected_at"}),
     "closed": frozenset({"photos", "comment"}),
-    "listed": frozenset({"unit_id", "listed_on", "comment"}),
+    "listed": frozenset({"unit_id", "listed_on", "comment", "requirements", "deadline"}),
     "extended": frozenset({"deadline", "reason"}),
     "voided": frozenset({"reason"}),
+    "reclassified": frozenset({"level", "clause", "reason"}),
+    "received": frozenset({"received_at", "channel", "comment"}),
 }
 EVENTS = tuple(ALLOWED_IN)
 
@@ -98,7 +109,7 @@ def next_state(event: str, current: HazardState, args: Mapping[str, Any]) -> Haz
         return HazardState.closed
     if event == "voided":
         return HazardState.voided
-    return current  # listed, extended
+    return current  # listed, extended, reclassified, received
 
 
 def today(now: datetime | None = None) -> date:

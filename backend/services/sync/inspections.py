@@ -8,12 +8,15 @@ inspections, their content, the amendments and the change rows once the batch is
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import date, datetime
 
 from sqlalchemy import select
 
-from backend.models import EDITABLE, User
+from backend.domain.sectors import SECTORS
+from backend.models import EDITABLE, Enterprise, User
 from backend.services import inspections as stored
+from backend.services.changelog import render
+from backend.services.ledger import states as ledger_states
 from sync import CommandRejected, Mutation
 from sync import inspections as rules
 
@@ -42,7 +45,11 @@ def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) ->
             f"Checklist {save.checklist_code!r} has no version {save.checklist_version!r}. "
             "Pin a version listed by GET /api/v1/checklists.",
         )
-    verdict = rules.check_against(save, version)
+    verdict, dropped = rules.scoped(
+        rules.check_against(save, version),
+        _day(save.started_at),
+        state.enterprise_sectors.get(save.enterprise_id),
+    )
     if state.enterprise_units.get(save.enterprise_id) != ctx.user.unit_id:
         raise CommandRejected(
             "enterprise.unknown",
@@ -57,13 +64,14 @@ def decide_save(batch: Batch, mutation: Mutation, save: rules.InspectionSave) ->
                 "generate a new id for it.",
             )
     _check_inspectors(batch, save)
+    _check_sectors(save)
     current = state.inspections.setdefault(save.id, Current(row=None))
     _check_owner(batch, current)
     conflict = _conflict(current, mutation)
     if conflict:
         return _amend(batch, mutation, current, save.id, conflict)
     current.content = save
-    current.suggestions = {f["id"]: _suggest(f, verdict) for f in save.findings}
+    current.suggestions = rules.suggest_all(save.findings, verdict, version, dropped)
     current.level = verdict.level
     current.content_changed = True
     return _applied(batch, mutation, current)
@@ -93,9 +101,19 @@ def _check_inspectors(batch: Batch, save: rules.InspectionSave) -> None:
         )
 
 
-def _suggest(finding: dict[str, Any], verdict: Any) -> tuple[str, str | None]:
-    level, rule = rules.suggest(finding, verdict)
-    return level, rule.code if rule else None
+def _check_sectors(save: rules.InspectionSave) -> None:
+    unknown = sorted({f["sector"] for f in save.findings if f["sector"]} - SECTORS.keys())
+    if unknown:
+        raise CommandRejected(
+            "finding.sector_unknown",
+            f"Unknown sector {', '.join(unknown)}; use one of {', '.join(SECTORS)}.",
+            {"args": {"findings": [f"Unknown sector {s}." for s in unknown]}},
+        )
+
+
+def _day(started_at: datetime | None) -> date:
+    """The inspection's date (China time): the standards in force that day judge it."""
+    return ledger_states.local_date(started_at) if started_at else ledger_states.today()
 
 
 def decide_submit(batch: Batch, mutation: Mutation, inspection_id: uuid.UUID) -> Outcome:
@@ -120,7 +138,12 @@ def decide_submit(batch: Batch, mutation: Mutation, inspection_id: uuid.UUID) ->
         ctx.session, content.checklist_code, content.checklist_version
     )
     assert version is not None  # it was checked when the inspection was saved
-    verdict = version.evaluate({a["item"]: a["answer"] for a in content.answers})
+    enterprise = ctx.session.get(Enterprise, content.enterprise_id)
+    verdict, dropped = rules.scoped(
+        version.evaluate({a["item"]: a["answer"] for a in content.answers}),
+        _day(content.started_at),
+        enterprise.sector if enterprise else None,
+    )
     missing = rules.missing_for_submit(content, version, verdict)
     if missing:
         raise CommandRejected(
@@ -128,9 +151,9 @@ def decide_submit(batch: Batch, mutation: Mutation, inspection_id: uuid.UUID) ->
             "The inspection cannot go to review yet. Missing: " + "; ".join(missing) + ".",
             {"missing": missing},
         )
-    current.suggestions = current.suggestions or {
-        f["id"]: _suggest(f, verdict) for f in content.findings
-    }
+    current.suggestions = current.suggestions or rules.suggest_all(
+        content.findings, verdict, version, dropped
+    )
     current.level = verdict.level
     current.submit()
     return _applied(batch, mutation, current)
@@ -202,4 +225,8 @@ def _applied(batch: Batch, mutation: Mutation, current: Current) -> Outcome:
     current.edited_version = current.version
     batch.effects.changes.append((current.snapshot(), mutation.name))
     assert current.content is not None
-    return applied(mutation, "inspection", current.content.id, current.version)
+    outcome = applied(mutation, "inspection", current.content.id, current.version)
+    # What the rules say of each finding: level, group, notes (docs/standards.md).
+    assert outcome.entity is not None
+    outcome.entity.update(render.suggestions(current.content, current.suggestions))
+    return outcome

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.models import Enterprise, Finding, Inspection, InspectionStatus
-from sync.inspections import InspectionSave
+from sync.inspections import InspectionSave, Suggestion
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Snapshot:
     status: InspectionStatus
     version: int
     level: str | None
-    suggestions: dict[uuid.UUID, tuple[str, str | None]]
+    suggestions: dict[uuid.UUID, Suggestion]
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Current:
     edited_version: int = 0
     content: InspectionSave | None = None
     level: str | None = None
-    suggestions: dict[uuid.UUID, tuple[str, str | None]] = field(default_factory=dict)
+    suggestions: dict[uuid.UUID, Suggestion] = field(default_factory=dict)
     content_changed: bool = False
     status_changed: bool = False
 
@@ -54,6 +54,7 @@ class Current:
 class BatchState:
     inspections: dict[uuid.UUID, Current] = field(default_factory=dict)
     enterprise_units: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    enterprise_sectors: dict[uuid.UUID, str] = field(default_factory=dict)
     finding_owners: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
 
@@ -76,9 +77,13 @@ def load(
             )
     if enterprise_ids:
         rows = session.execute(
-            select(Enterprise.id, Enterprise.unit_id).where(_one_of(Enterprise.id, enterprise_ids))
+            select(Enterprise.id, Enterprise.unit_id, Enterprise.sector).where(
+                _one_of(Enterprise.id, enterprise_ids)
+            )
         )
-        state.enterprise_units = {r.id: r.unit_id for r in rows}
+        for r in rows:
+            state.enterprise_units[r.id] = r.unit_id
+            state.enterprise_sectors[r.id] = r.sector
     if finding_ids:
         rows = session.execute(
             select(Finding.id, Finding.inspection_id).where(_one_of(Finding.id, finding_ids))

@@ -25,7 +25,7 @@ from backend.models import (
 from backend.services import bulk, changelog
 from backend.services.ledger import events as ledger_events
 from backend.services.media import records as media
-from sync.inspections import InspectionSave
+from sync.inspections import InspectionSave, Suggestion
 
 from .batch import Batch, Context, Effects
 from .state import BatchState, Current, Snapshot
@@ -71,6 +71,7 @@ def _inspections(ctx: Context, touched: list[Current], available: media.Availabl
             "finished_at": content.finished_at,
             "location": content.location,
             "inspectors": changelog.jsonable(content.inspectors),
+            "record": changelog.jsonable(content.record),
             "signatures": changelog.jsonable(content.signatures),
             "awaiting_media": available.awaiting(content.media()),
             "level": current.level,
@@ -143,7 +144,7 @@ def _finding(
     inspection_id: uuid.UUID,
     position: int,
     finding: dict[str, Any],
-    suggestion: tuple[str, str | None],
+    suggestion: Suggestion,
 ) -> dict[str, Any]:
     deadline = finding["deadline"]
     return {
@@ -158,7 +159,9 @@ def _finding(
         "claimed_level": finding["claimed_level"],
         "suggested_level": suggestion[0],
         "suggested_rule": suggestion[1],
+        "suggestion_notes": list(suggestion.notes),
         "photos": finding["photos"],
+        "sector": finding.get("sector"),
     }
 
 

@@ -22,7 +22,14 @@ def test_the_catalogue_lists_the_four_checklists_with_their_printed_items(
     reply = client.get("/api/v1/checklists", headers=headers)
     assert reply.status_code == 200
     counts = {c["code"]: c["item_count"] for c in reply.json["items"]}
-    assert counts == {"gas": 3, "construction": 13, "confined_space": 7, "principal_duties": 7}
+    # ... and the generic sheet, which prints no items (hazards found in any sector)
+    assert counts == {
+        "gas": 3,
+        "construction": 13,
+        "confined_space": 7,
+        "principal_duties": 7,
+        "general": 0,
+    }
     titles = {c["code"]: c["title"] for c in reply.json["items"]}
     assert titles["construction"] == "建筑施工重点检查事项清单"
 
@@ -99,7 +106,12 @@ def test_all_three_confined_space_failures_make_a_major_hazard(
         client,
         headers,
         "confined_space",
-        {"confined_space.1.a": "no", "confined_space.1.b": "no", "confined_space.1.c": "no"},
+        {
+            "confined_space.1.a": "no",
+            "confined_space.1.b": "no",
+            "confined_space.1.c": "no",
+            "confined_space.poisoning_risk": "yes",  # the latest version (2023.2) needs it
+        },
     )
     assert verdict["level"] == "major"
     [rule] = verdict["matched_rules"]  # type: ignore[misc]
@@ -124,7 +136,7 @@ def test_any_two_confined_space_failures_are_a_general_hazard(
 
 def test_no_defects_means_no_level(client: FlaskClient, headers: dict[str, str]) -> None:
     verdict = _evaluate(client, headers, "confined_space", {"confined_space.2": "yes"})
-    assert verdict == {"defects": [], "matched_rules": [], "level": None}
+    assert verdict == {"defects": [], "matched_rules": [], "level": None, "facts": []}
 
 
 def test_gas_pipeline_occupation_is_major(client: FlaskClient, headers: dict[str, str]) -> None:

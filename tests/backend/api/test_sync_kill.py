@@ -142,7 +142,8 @@ def _tablet_push(
     )
     assert registered.status == 200, registered.body[:500]
 
-    [version] = [v for v in checklists.load_directory() if v.code == "confined_space"]
+    # The latest version, the one save_args pins (load_directory sorts by label).
+    version = [v for v in checklists.load_directory() if v.code == "confined_space"][-1]
     codes = list(version.all_codes())
     mutations = [
         {

@@ -69,7 +69,12 @@ def test_a_save_is_applied_and_stored_with_its_answers(world: World) -> None:
     assert reply.json["applied_through"] == 1
     [result] = reply.json["results"]
     assert result["status"] == "applied"
-    assert result["entity"] == {"type": "inspection", "id": args["id"], "version": 1}
+    entity = {k: v for k, v in result["entity"].items() if k != "findings"}
+    assert entity == {"type": "inspection", "id": args["id"], "version": 1}
+    # ... and what the rules say of each finding (docs/standards.md)
+    assert [f["id"] for f in result["entity"].get("findings", [])] == [
+        f["id"] for f in args["findings"]
+    ]
     inspection = world.session.get(Inspection, uuid.UUID(args["id"]))
     assert inspection is not None
     assert inspection.status is InspectionStatus.draft
@@ -269,7 +274,9 @@ def test_answers_are_checked_against_the_pinned_version(world: World) -> None:
 
     pinned = world.save()
     row = world.session.scalars(
-        select(ChecklistVersion).where(ChecklistVersion.checklist_code == "confined_space")
+        select(ChecklistVersion).where(
+            ChecklistVersion.checklist_code == "confined_space", ChecklistVersion.label == "2023"
+        )
     ).one()
     newer = ChecklistVersion(
         checklist_code="confined_space",
@@ -294,6 +301,7 @@ def test_each_finding_gets_the_level_the_rules_suggest(world: World) -> None:
             "confined_space.1.b": "no",
             "confined_space.1.c": "no",
             "confined_space.2": "no",
+            "confined_space.poisoning_risk": "yes",  # 第十三条's lead-in (version 2023.2)
         },
         findings=[major, general],
     )

@@ -63,6 +63,7 @@ class RecordingDispatcher:
 
 def problem_answers() -> dict[str, str]:
     """Every printed item answered: 1(a)-(c) 否 (第十三条（一）), 2 否, the rest compliant."""
+    # The latest confined_space version is 2023.2 (7(c) facts, 中毒风险): 7 itself is compliant.
     answers = {f"confined_space.{n}": "yes" for n in range(2, 8)}
     answers.update(
         {
@@ -73,6 +74,8 @@ def problem_answers() -> dict[str, str]:
             "confined_space.1.d": "yes",
             "confined_space.1.e": "no",  # 是 is the defect here: no blind spots
             "confined_space.2": "no",
+            # 第十三条's lead-in: the confined space carries a poisoning risk (2023.2 records it).
+            "confined_space.poisoning_risk": "yes",
         }
     )
     return answers

@@ -19,6 +19,9 @@ def entries(world: World) -> tuple[Hazard, Hazard]:
     return major, general
 
 
+LISTING = {"requirements": "落实一患一策，按期整改销号", "deadline": "2027-03-31"}
+
+
 def _state(world: World, hazard: Hazard) -> str:
     world.session.refresh(hazard)
     return hazard.state.value
@@ -42,6 +45,7 @@ def _rectify(world: World, hazard: Hazard, **extra: Any) -> Any:
         measures="已设置警示标志并建立台账",
         funds=12000,
         responsible_person="王经理",
+        emergency_plan="有限空间作业应急预案（2026版）",
         **extra,
     )
 
@@ -50,7 +54,7 @@ def test_a_general_hazard_goes_round_the_whole_loop(world: World, entries: Any) 
     _major, general = entries
     assert _rectify(world, general, completed=False).json["state"] == "rectifying"
     assert _rectify(world, general).json["state"] == "awaiting_reinspection"
-    reply = world.event(general, world.inspector, type="reinspected", passed=True)
+    reply = world.event(general, world.supervisor, type="reinspected", passed=True)
     assert (reply.json["state"], reply.json["state_label"]) == ("rectified", "已整改")
     reply = world.event(general, world.supervisor, type="closed", comment="验收合格，予以销号")
     assert (reply.json["state"], reply.json["state_label"]) == ("closed", "已销号")
@@ -90,7 +94,7 @@ def test_a_major_hazard_needs_a_passed_reinspection_and_after_photos(
     assert world.event(major, world.supervisor, type="closed").json["code"] == (
         "hazard.state_awaiting_reinspection"
     )
-    world.event(major, world.inspector, type="reinspected", passed=True)
+    world.event(major, world.supervisor, type="reinspected", passed=True)
     no_photos = world.event(major, world.supervisor, type="closed")
     assert no_photos.status_code == 422
     assert no_photos.json["code"] == "hazard.after_photos_required"
@@ -107,14 +111,14 @@ def test_after_photos_from_the_rectification_report_count_for_close_out(
     major, _general = entries
     photo = world.photo(world.town, world.inspector)
     _rectify(world, major, photos=[photo])
-    world.event(major, world.inspector, type="reinspected", passed=True)
+    world.event(major, world.supervisor, type="reinspected", passed=True)
     assert world.event(major, world.supervisor, type="closed").status_code == 200
 
 
 def test_an_inspector_cannot_close_anything(world: World, entries: Any) -> None:
     _major, general = entries
     _rectify(world, general)
-    world.event(general, world.inspector, type="reinspected", passed=True)
+    world.event(general, world.supervisor, type="reinspected", passed=True)
     reply = world.event(general, world.inspector, type="closed")
     assert reply.status_code == 403
     assert reply.json["code"] == "hazard.forbidden"
@@ -125,7 +129,7 @@ def test_a_supervisor_of_another_unit_gets_404(world: World, entries: Any) -> No
     major, _general = entries
     headers = world.headers(world.stranger)
     assert world.client.get(f"/api/v1/hazards/{major.id}", headers=headers).status_code == 404
-    reply = world.event(major, world.stranger, type="listed")
+    reply = world.event(major, world.stranger, type="listed", **LISTING)
     assert reply.status_code == 404
     listing = world.client.get("/api/v1/hazards", headers=headers).json
     assert listing["items"] == []
@@ -133,17 +137,25 @@ def test_a_supervisor_of_another_unit_gets_404(world: World, entries: Any) -> No
 
 def test_a_listed_hazard_is_closed_by_the_listing_unit(world: World, entries: Any) -> None:
     major, general = entries
-    assert world.event(general, world.supervisor, type="listed").json["code"] == "hazard.not_major"
+    assert (
+        world.event(general, world.supervisor, type="listed", **LISTING).json["code"]
+        == "hazard.not_major"
+    )
     reply = world.event(
-        major, world.supervisor, type="listed", unit_id=str(world.district.id), comment="区挂牌督办"
+        major,
+        world.supervisor,
+        type="listed",
+        unit_id=str(world.district.id),
+        comment="区挂牌督办",
+        **LISTING,
     )
     assert reply.json["listed"] is True
     assert reply.json["listed_unit_id"] == str(world.district.id)
-    again = world.event(major, world.supervisor, type="listed")
+    again = world.event(major, world.supervisor, type="listed", **LISTING)
     assert again.json["code"] == "hazard.already_listed"
     photo = world.photo(world.town, world.inspector)
     _rectify(world, major, photos=[photo])
-    world.event(major, world.inspector, type="reinspected", passed=True)
+    world.event(major, world.supervisor, type="reinspected", passed=True)
     town = world.event(major, world.supervisor, type="closed")
     assert town.status_code == 403
     assert town.json["code"] == "hazard.listing_unit_only"
@@ -159,7 +171,9 @@ def test_listing_for_a_unit_that_is_not_above_the_hazard_is_refused(
     world: World, entries: Any
 ) -> None:
     major, _general = entries
-    reply = world.event(major, world.supervisor, type="listed", unit_id=str(world.stranger.unit_id))
+    reply = world.event(
+        major, world.supervisor, type="listed", unit_id=str(world.stranger.unit_id), **LISTING
+    )
     assert reply.json["code"] == "hazard.listing_unit_invalid"
 
 
@@ -186,8 +200,13 @@ def test_an_overdue_entry_is_listed_and_an_extension_moves_it(world: World, entr
         "deadline_before": major.deadline.isoformat(),
         "deadline": new_deadline.isoformat(),
     }
+    # Overdue is history: overdue on that day, it stays overdue as of that day.
     overdue = world.client.get(f"/api/v1/hazards?overdue={day_after}", headers=headers).json
-    assert overdue["items"] == []
+    assert [h["number"] for h in overdue["items"]] == [major.number]
+    # From the day after the extension, the new deadline governs.
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    later = world.client.get(f"/api/v1/hazards?overdue={tomorrow}", headers=headers).json
+    assert major.number not in [h["number"] for h in later["items"]]
     rectified = world.client.get(
         f"/api/v1/hazards?overdue={(new_deadline + timedelta(days=1)).isoformat()}", headers=headers
     ).json
@@ -245,7 +264,12 @@ def _snapshot(world: World, hazard: Hazard) -> tuple[int, int, int, int]:
         ("supervisor", {"type": "closed", "passed": True}, 422, "hazard.field_not_allowed"),
         (
             "supervisor",
-            {"type": "listed", "listed_on": "2099-01-01"},
+            {
+                "type": "listed",
+                "listed_on": "2099-01-01",
+                "requirements": "限期整改",
+                "deadline": "2099-02-01",
+            },
             422,
             "hazard.listed_on_in_future",
         ),

@@ -16,6 +16,8 @@ from backend.services import changelog as changes
 from tests.backend.ledger.support import World
 from tests.factories import make_user
 
+LISTING = {"requirements": "落实一患一策，按期整改销号", "deadline": "2027-03-31"}
+
 
 def _export(world: World, user: User, **params: Any) -> Any:
     return world.client.get(
@@ -72,7 +74,9 @@ def test_exporting_a_unit_out_of_scope_is_404_and_names_nothing(world: World) ->
 
 def test_an_inspector_of_the_listing_unit_may_not_read_or_change_the_hazard(world: World) -> None:
     major, _general = world.approved()
-    reply = world.event(major, world.supervisor, type="listed", unit_id=str(world.district.id))
+    reply = world.event(
+        major, world.supervisor, type="listed", unit_id=str(world.district.id), **LISTING
+    )
     assert reply.status_code == 200, reply.json
     district_inspector = make_user(world.session, world.district, Role.inspector)
     world.session.commit()
@@ -99,7 +103,9 @@ def test_an_inspector_of_the_listing_unit_may_not_read_or_change_the_hazard(worl
 def test_only_the_listing_units_supervisors_pull_the_listed_hazard(world: World) -> None:
     major, _general = world.approved()
     district_inspector = make_user(world.session, world.district, Role.inspector)
-    reply = world.event(major, world.supervisor, type="listed", unit_id=str(world.district.id))
+    reply = world.event(
+        major, world.supervisor, type="listed", unit_id=str(world.district.id), **LISTING
+    )
     assert reply.status_code == 200, reply.json
     rows = world.session.scalars(
         select(Change).where(Change.entity_type == "hazard", Change.entity_id == str(major.id))

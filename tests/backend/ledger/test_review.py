@@ -25,7 +25,7 @@ from backend.models import (
 )
 from tests.backend.ledger.support import MAJOR_RULE, MAJOR_RULE_LABEL, Submitted, World
 from tests.factories import make_user
-from tests.sync_support import finding
+from tests.sync_support import finding, photo_hash
 
 
 def _nothing_written(world: World, submitted: Submitted) -> None:
@@ -107,7 +107,14 @@ def test_an_inspector_cannot_review(world: World) -> None:
 
 def test_a_supervisor_who_took_part_cannot_review(world: World) -> None:
     submitted = world.submit(
-        inspectors=[{"name": "李检查"}, {"name": "张主任", "user_id": str(world.supervisor.id)}]
+        inspectors=[
+            {"name": "李检查", "user_id": str(world.inspector.id)},
+            {"name": "张主任", "user_id": str(world.supervisor.id)},
+        ],
+        signatures=[
+            {"role": "inspector", "name": "李检查", "sha256": photo_hash()},
+            {"role": "inspector", "name": "张主任", "sha256": photo_hash()},
+        ],
     )
     reply = world.review(submitted.id, submitted.approval())
     assert reply.status_code == 403
@@ -142,10 +149,19 @@ def test_a_level_other_than_the_suggestion_needs_a_reason(world: World) -> None:
     _nothing_written(world, submitted)
 
     body["findings"][1]["override_reason"] = "合同未备查且现场已作业，性质严重"
+    # No major without a clause: the reason alone no longer makes it 重大.
+    reply = world.review(submitted.id, body)
+    assert reply.status_code == 422
+    assert reply.json["code"] == "review.clause_required"
+    assert "'clause'" in reply.json["errors"]["findings"][str(submitted.general_finding)][0]
+    _nothing_written(world, submitted)
+
+    body["findings"][1]["clause"] = "gmqy2023.13.2"
     assert world.review(submitted.id, body).status_code == 200
     world.jobs.run_all()
     _major, raised = world.hazards(submitted.id)
-    assert (raised.level, raised.rule) == ("major", None)
+    assert (raised.level, raised.rule, raised.clause) == ("major", None, "gmqy2023.13.2")
+    assert raised.rule_label == "《工贸企业重大事故隐患判定标准》第十三条（二）"
     assert raised.override_reason == "合同未备查且现场已作业，性质严重"
 
 

@@ -13,10 +13,14 @@ from tests.factories import make_enterprise, make_unit, make_user
 from tests.sync_support import Tablet, photo_hash
 
 
-def _reported(world: World) -> Any:
+def _reported(world: World, reporter: Any = None) -> Any:
+    """Rectification reported by the unit's supervisor: the tablet's inspector re-inspects."""
     _major, general = world.approved()
     reply = world.event(
-        general, world.inspector, type="rectification_reported", measures="已补送合同备查"
+        general,
+        reporter or world.supervisor,
+        type="rectification_reported",
+        measures="已补送合同备查",
     )
     assert reply.json["state"] == "awaiting_reinspection"
     return general
@@ -62,6 +66,14 @@ def test_a_tablet_records_a_passed_reinspection_with_photos_still_to_upload(worl
         select(InspectionMedia.sha256).where(InspectionMedia.inspection_id == hazard.inspection_id)
     ).all()
     assert photo in refs
+
+
+def test_the_reporter_of_a_rectification_cannot_pass_it_from_a_tablet(world: World) -> None:
+    hazard = _reported(world, reporter=world.inspector)
+    result = _reinspect(world, world.tablet, hazard.id)
+    assert (result["status"], result["code"]) == ("rejected", "hazard.own_rectification")
+    failed = _reinspect(world, world.tablet, hazard.id, passed=False, comment="仍未整改到位")
+    assert failed["status"] == "applied"  # a failed re-inspection the reporter may record
 
 
 def test_a_replayed_reinspection_is_applied_once(world: World) -> None:

@@ -324,6 +324,11 @@ UNSCOPED: dict[str, Unscoped] = {
         NEEDS_TOKEN,
         {"answers": []},
     ),
+    # The clause catalogue is the same for everyone signed in (docs/standards.md).
+    "GET /api/v1/standards": Unscoped("/api/v1/standards", ALL_OK, NEEDS_TOKEN),
+    "GET /api/v1/standards/<code>": Unscoped(
+        "/api/v1/standards/gmqy2023.13.1", ALL_OK, NEEDS_TOKEN
+    ),
     "GET /api/v1/enterprises": Unscoped("/api/v1/enterprises", ALL_OK, NEEDS_TOKEN),
     "POST /api/v1/enterprises": Unscoped(
         "/api/v1/enterprises", ALL_OK, NEEDS_TOKEN, {"name": "矩阵企业", "sector": "gas"}

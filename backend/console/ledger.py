@@ -19,10 +19,11 @@ from backend.errors import DomainError
 from backend.models import Enterprise, Hazard, HazardState, Unit, User
 from backend.services.ledger import events, export, queries, render, states
 from backend.services.media import receiving, uploads
+from checklists import standards
 
 from . import blp, forms
 from .errors import FormError, code_of, message_of
-from .review import ALL_ROLES, choices
+from .review import ALL_ROLES, choices, clause_choices
 from .session import signed_in, user
 
 MAX_PHOTOS = 10
@@ -144,6 +145,9 @@ def _hazard_context(hazard_id: uuid.UUID) -> dict[str, Any]:
         "today": today,
         "listing_units": _listing_units(entry),
         "fields": states.FIELDS,
+        "clause": standards.shipped().get(entry.clause) if entry.clause else None,
+        # Reclassifying to 重大 cites a clause in force on the day found, binding the sector.
+        "clause_choices": clause_choices(entry.found_on, entry.sector),
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,9 @@ from backend.errors import DomainError
 from backend.models import Enterprise, InspectionStatus, MediaObject, Role, Unit
 from backend.services import inspections as stored_inspections
 from backend.services import review, review_queue, scope
+from backend.services.ledger import states
+from checklists import standards
+from checklists.expr import codes
 from sync.inspections import KINDS
 
 from . import blp, forms
@@ -100,6 +103,9 @@ def _record_context(inspection_id: uuid.UUID) -> dict[str, Any]:
     assert version is not None
     answers = {a["item"]: a for a in detail["answers"]}
     defects = set(detail["verdict"]["defects"])
+    held = defects | set(detail["verdict"].get("facts") or ())
+    sector = db().get_one(Enterprise, row.enterprise_id).sector
+    found_on = states.local_date(row.started_at or row.created_at)
     tolerance = services().config.photo_time_tolerance_seconds
     gps = _gps(detail["photos"])
     may_review = (
@@ -119,7 +125,14 @@ def _record_context(inspection_id: uuid.UUID) -> dict[str, Any]:
             rule.code: f"{rule.source.standard}{rule.source.article}{rule.source.item or ''}"
             for rule in version.rules
         },
-        "conditions": {f["id"]: _conditions(version, f, defects) for f in detail["findings"]},
+        "conditions": {f["id"]: _conditions(version, f, held) for f in detail["findings"]},
+        "found_on": found_on,
+        "clause_choices": {
+            f["id"]: clause_choices(found_on, f.get("sector") or sector) for f in detail["findings"]
+        },
+        "clause_note_for": lambda _fid, code: clause_note(version, held, code or None),
+        "suggested_clauses": {f["id"]: _suggested_clause(f) for f in detail["findings"]},
+        "catalogue": standards.shipped(),
         "tolerance": tolerance,
         "gps": gps,
         "may_review": may_review,
@@ -135,10 +148,9 @@ def _gps(photos: list[dict[str, Any]]) -> dict[str, Any]:
     return {m.sha256: (m.info or {}).get("gps") for m in rows}
 
 
-def _conditions(version: Any, finding: dict[str, Any], defects: set[str]) -> list[Any]:
-    """For each clause touching the finding's items: its conditions, met or missing."""
-    from checklists.expr import codes
-
+def _conditions(version: Any, finding: dict[str, Any], held: set[str]) -> list[Any]:
+    """For each clause touching the finding's items: its conditions, met or missing (a fact
+    such as 中毒风险 is a condition too)."""
     items = set(finding["items"])
     result = []
     for rule in version.rules:
@@ -148,11 +160,58 @@ def _conditions(version: Any, finding: dict[str, Any], defects: set[str]) -> lis
         result.append(
             {
                 "rule": rule,
-                "matched": rule.matches(frozenset(defects)),
-                "leaves": [(version.item(code), code in defects) for code in leaves],
+                "matched": rule.matches(frozenset(held)),
+                "leaves": [(version.describe(code), code in held) for code in leaves],
             }
         )
     return result
+
+
+def _suggested_clause(finding: dict[str, Any]) -> str | None:
+    """The catalogue code of the clause the finding's suggested rule cites, if any."""
+    rule = finding.get("suggested_rule")
+    if not rule:
+        return None
+    source = rule.get("source") or {}
+    for clause in standards.shipped().clauses.values():
+        if (clause.standard.title, clause.article, clause.item or "") == (
+            source.get("standard"),
+            source.get("article"),
+            source.get("item") or "",
+        ):
+            return clause.code
+    return None
+
+
+def clause_choices(found_on: Any, sector: str | None) -> list[tuple[Any, list[Any]]]:
+    """The clauses a supervisor may cite for a hazard found on `found_on` in `sector`: those of
+    the standards in force that day and binding that sector, grouped by standard."""
+    catalogue = standards.shipped()
+    grouped: dict[str, tuple[Any, list[Any]]] = {}
+    for clause in catalogue.clauses.values():
+        if catalogue.problem(clause, found_on, sector) is None:
+            grouped.setdefault(clause.standard.code, (clause.standard, []))[1].append(clause)
+    return list(grouped.values())
+
+
+def clause_note(version: Any, held: set[str], code: str | None) -> dict[str, Any] | None:
+    """What the record shows under a chosen clause: its text as printed and, where a rule of
+    the pinned checklist version cites it, each condition met or missing."""
+    catalogue = standards.shipped()
+    clause = catalogue.get(code) if code else None
+    if clause is None:
+        return None
+    rules = [rule for rule in version.rules if catalogue.for_rule(rule) == clause]
+    return {
+        "clause": clause,
+        "rules": [
+            {
+                "matched": rule.matches(frozenset(held)),
+                "leaves": [(version.describe(c), c in held) for c in codes(rule.expr)],
+            }
+            for rule in rules
+        ],
+    }
 
 
 @blp.route("/inspections/<uuid:inspection_id>")
@@ -162,21 +221,40 @@ def record(inspection_id: uuid.UUID) -> Any:
     return render_template("console/record.html", **_record_context(inspection_id), error=None)
 
 
+CLAUSE_REQUIRED = (
+    "确认为重大事故隐患须选择所依据的判定条款（判定标准目录中检查当日有效、适用于该行业领域的"
+    "条款）；不符合任何条款的，请确认为一般隐患。"
+)
+
+
 def _findings_from(form: Any, finding_ids: list[str]) -> list[dict[str, Any]]:
+    """Each finding's confirmation as the form gives it. A major names its clause: the form
+    offers the catalogue's clauses and preselects the suggested one; one cleared is refused
+    here, in place, rather than read as "the suggestion"."""
     result = []
+    missing: dict[str, str] = {}
     for fid in finding_ids:
+        try:
+            finding_id = uuid.UUID(fid)
+        except ValueError:
+            raise FormError("每条隐患都要确认一次等级。请刷新页面后重试。") from None
         level = form.get(f"level-{fid}")
         if level not in ("general", "major"):
-            raise FormError("请为每条隐患选择确认等级。", {fid: "等级"})
+            raise FormError("请为每条隐患选择确认等级。", {fid: "请选择确认等级。"})
+        clause = (form.get(f"clause-{fid}") or "").strip() or None
+        if level == "major" and clause is None:
+            missing[fid] = CLAUSE_REQUIRED
         result.append(
             {
-                "id": uuid.UUID(fid),
+                "id": finding_id,
                 "level": level,
-                "rule": (form.get(f"rule-{fid}") or None) if level == "major" else None,
+                "clause": clause if level == "major" else None,
                 "override_reason": forms.text(form, f"reason-{fid}"),
                 "deadline": forms.date_of(form, f"deadline-{fid}", "整改时限"),
             }
         )
+    if missing:
+        raise FormError(CLAUSE_REQUIRED, missing)
     return result
 
 
@@ -199,12 +277,17 @@ def decide(inspection_id: uuid.UUID) -> Any:
             findings=findings,
         )
     except FormError as exc:
-        return _record_again(inspection_id, exc.message, 422)
+        return _record_again(inspection_id, exc.message, 422, exc.fields)
     except DomainError as exc:
         status, _code = code_of(exc)
         if status == 404:
             raise
-        return _record_again(inspection_id, message_of(exc), status, getattr(exc, "errors", {}))
+        message = message_of(exc)
+        errors = getattr(exc, "errors", None) or {}
+        named = errors.get("findings") if isinstance(errors, dict) else None
+        # The service names the findings it refused; each is told the sentence in its place.
+        fields = {str(fid): message for fid in named} if isinstance(named, dict) else {}
+        return _record_again(inspection_id, message, status, fields)
     flash(
         {
             "approve": "已审核通过，隐患正在登记入台账。",
@@ -216,20 +299,41 @@ def decide(inspection_id: uuid.UUID) -> Any:
 
 
 def _record_again(
-    inspection_id: uuid.UUID, message: str, status: int, errors: Any = None
+    inspection_id: uuid.UUID, message: str, status: int, problems: dict[str, str] | None = None
 ) -> tuple[str, int]:
-    """The record again, with what went wrong above the form and the form as filled."""
+    """The record again, with what went wrong above the form, the form as filled, and each
+    refused finding's sentence in its own place (`problems`: finding id → sentence)."""
     db().rollback()  # nothing of the refused decision is shown as if it had happened
     context = _record_context(inspection_id)
-    problems = (errors or {}).get("findings") if isinstance(errors, dict) else None
     page = render_template(
         "console/record.html",
         **context,
         error=message,
         form=request.form,
-        problems=problems if isinstance(problems, dict) else {},
+        problems=problems or {},
     )
     return page, status
+
+
+@blp.route("/inspections/<uuid:inspection_id>/findings/<uuid:finding_id>/clause")
+@signed_in(*ALL_ROLES)
+def clause(inspection_id: uuid.UUID, finding_id: uuid.UUID) -> Any:
+    """The text of the clause chosen for a finding, and which of its conditions the answers
+    meet (swapped in under the select by htmx)."""
+    context = _record_context(inspection_id)
+    finding = next((f for f in context["d"]["findings"] if f["id"] == finding_id), None)
+    if finding is None:
+        abort(404)
+    code = (request.args.get(f"clause-{finding_id}") or "").strip() or None
+    if code is not None and standards.shipped().get(code) is None:
+        abort(404)
+    held = set(context["defects"]) | set(context["d"]["verdict"].get("facts") or ())
+    return render_template(
+        "console/_clause.html",
+        f=finding,
+        note=clause_note(context["version"], held, code),
+        suggested=context["suggested_clauses"][finding_id],
+    )
 
 
 def redirect_to_record(inspection_id: uuid.UUID) -> Response:

@@ -106,6 +106,10 @@ class Seeded:
     stranger: str
     inspector_id: str
     enterprise: str
+    # A second record of the same case, for the clause choice (approved by its own test).
+    clause_inspection_id: str = ""
+    clause_major_finding: str = ""
+    clause_general_finding: str = ""
     password: str = PASSWORD
     photos: list[str] = field(default_factory=list)
 
@@ -143,6 +147,11 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 ],
                 signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
             )
+            second = world.submit(
+                answers=problem_answers(),
+                findings=two_findings(),
+                signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
+            )
             for data, kind in (
                 (in_time, "image/jpeg"),
                 (late, "image/jpeg"),
@@ -159,6 +168,9 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 stranger=world.stranger.username,
                 inspector_id=str(world.inspector.id),
                 enterprise=world.enterprise.name,
+                clause_inspection_id=str(second.id),
+                clause_major_finding=str(second.major_finding),
+                clause_general_finding=str(second.general_finding),
                 photos=hashes,
             )
         dispatcher: Any = app.extensions["anjian"].dispatcher

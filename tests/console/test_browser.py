@@ -25,7 +25,8 @@ from tests.console.browser_support import (
     start_site,
 )
 
-MAJOR_RULE = "confined_space.gmqy2023.13.1"
+MAJOR_CLAUSE = "gmqy2023.13.1"
+MAJOR_LABEL = "《工贸企业重大事故隐患判定标准》第十三条（一）"
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
     assert "拍摄时间异常" in body  # the photo taken three days after the inspection
 
     page.select_option(f"select[name='level-{s.major_finding}']", "major")
-    page.select_option(f"select[name='rule-{s.major_finding}']", MAJOR_RULE)
+    page.select_option(f"select[name='clause-{s.major_finding}']", MAJOR_CLAUSE)
     page.select_option(f"select[name='level-{s.general_finding}']", "general")
     page.fill("textarea[name=comment]", "同意，按期整改")
     page.click("button[name=decision][value=approve]")
@@ -142,6 +143,61 @@ def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
     page.wait_for_load_state("networkidle")
     pages.check("检查记录", "09-record-approved")
     assert number in page.locator("main").inner_text()
+
+
+def test_a_major_needs_its_clause_picked_from_the_catalogue(
+    browser: Any, site: Site, shots: Path
+) -> None:
+    """Clearing the clause of a major finding is refused in place, in Chinese; picking it from
+    the catalogue shows its text and conditions, and the ledger entry cites it."""
+    s, pages = site.seeded, _pages(browser, site, shots)
+    page = pages.page
+    pages.goto(f"/console/inspections/{s.clause_inspection_id}")
+    pages.check("登录")
+    pages.sign_in(s.supervisor)
+    pages.check("检查记录")
+    major = f"select[name='clause-{s.clause_major_finding}']"
+    note = page.locator(f"#clause-{s.clause_major_finding}")
+    assert page.locator(major).input_value() == MAJOR_CLAUSE  # the suggestion, preselected
+    assert "并且未设置明显的安全警示标志的" in note.inner_text()
+
+    page.select_option(f"select[name='level-{s.clause_major_finding}']", "major")
+    page.select_option(major, "")
+    page.select_option(f"select[name='level-{s.clause_general_finding}']", "general")
+    page.click("button[name=decision][value=approve]")
+    page.wait_for_load_state("networkidle")
+    # The refused form comes back as a 422, which the browser logs as a failed resource load.
+    assert any("422" in e for e in pages.errors), pages.errors
+    pages.errors = [e for e in pages.errors if "422" not in e]
+    pages.check("检查记录", "11-record-major-without-clause")
+    fieldset = page.locator("fieldset", has=page.locator(major))
+    assert "确认为重大事故隐患须选择所依据的判定条款" in fieldset.locator(".error").inner_text()
+    assert "已审核通过" not in page.locator("main").inner_text()
+
+    page.select_option(major, MAJOR_CLAUSE)  # htmx swaps in the clause's text and conditions
+    page.wait_for_function(
+        "id => document.getElementById(id).innerText.includes('满足该条款')",
+        arg=f"clause-{s.clause_major_finding}",
+    )
+    assert "并且未设置明显的安全警示标志的" in note.inner_text()
+    assert "✓" in note.inner_text()
+    pages.check("检查记录", "12-record-clause-picked")
+    page.click("button[name=decision][value=approve]")
+    page.wait_for_load_state("networkidle")
+    pages.check("检查记录")
+    assert "已审核通过" in page.locator("main").inner_text()
+
+    link = page.locator(f"#finding-{s.clause_major_finding} a[href^='/console/hazards/']")
+    deadline = time.monotonic() + 20
+    while not link.count():  # the worker makes the entry after the commit
+        assert time.monotonic() < deadline, "no ledger entry appeared"
+        time.sleep(0.3)
+        page.reload()
+        page.wait_for_load_state("networkidle")
+    link.first.click()
+    page.wait_for_load_state("networkidle")
+    pages.check("隐患", "13-hazard-with-clause")
+    assert MAJOR_LABEL in page.locator("main").inner_text()
 
 
 def _hazard_id(page: Any) -> str:

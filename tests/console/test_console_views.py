@@ -6,6 +6,7 @@ import html
 import re
 import time
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -248,15 +249,134 @@ def test_approving_confirms_each_finding_and_queues_the_ledger(world: World) -> 
             "csrf_token": token,
             "finding": [str(submitted.major_finding), str(submitted.general_finding)],
             f"level-{submitted.major_finding}": "major",
-            f"rule-{submitted.major_finding}": "confined_space.gmqy2023.13.1",
+            f"clause-{submitted.major_finding}": "gmqy2023.13.1",
             f"level-{submitted.general_finding}": "general",
         },
     )
     assert reply.status_code == 302, reply.get_data(as_text=True)
     assert world.jobs.run_all() == ["done"]
-    numbers = [h.number for h in world.hazards(submitted.id)]
+    entries = world.hazards(submitted.id)
+    assert {(h.level, h.clause) for h in entries} == {("major", "gmqy2023.13.1"), ("general", None)}
     ledger = world.client.get("/console/ledger").get_data(as_text=True)
-    assert all(number in ledger for number in numbers)
+    assert all(h.number in ledger for h in entries)
+
+
+def _approve_form(submitted: Any, token: str, **fields: str) -> dict[str, Any]:
+    return {
+        "decision": "approve",
+        "csrf_token": token,
+        "finding": [str(submitted.major_finding), str(submitted.general_finding)],
+        f"level-{submitted.major_finding}": "major",
+        f"clause-{submitted.major_finding}": "gmqy2023.13.1",
+        f"level-{submitted.general_finding}": "general",
+        **fields,
+    }
+
+
+def _fieldset(page: str, finding_id: Any) -> str:
+    """The decision form's fieldset of one finding (where its error is said)."""
+    start = page.index(f'name="finding" value="{finding_id}"')
+    return page[start : page.index("</fieldset>", start)]
+
+
+def test_the_record_offers_the_clauses_in_force_for_the_sector_with_the_suggestion_chosen(
+    world: World,
+) -> None:
+    submitted = world.submit()
+    sign_in(world.client, world.supervisor)
+    page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
+    major = _fieldset(page, submitted.major_finding)
+    # The catalogue's clauses for a 有限空间 enterprise: the 工贸 standard's, not the gas one's.
+    assert re.search(r'<option value="gmqy2023\.13\.1" selected>', major), major
+    assert 'value="gmqy2023.13.2"' in major
+    assert 'value="czrq2023.6.1"' not in major
+    # The chosen clause's text as printed, and each of its conditions met.
+    assert "未对有限空间进行辨识、建立安全管理台账，并且未设置明显的安全警示标志的" in major
+    assert "本次检查结果满足该条款" in major
+    general = _fieldset(page, submitted.general_finding)
+    assert re.search(r'<option value="" selected>|<option value="">', general)
+    assert " selected>" not in general.split('name="clause-')[1].split("</select>")[0]
+
+
+def test_the_clause_fragment_names_the_missing_condition(world: World) -> None:
+    answers = {**problem_answers(), "confined_space.1.b": "yes"}  # 警示标志 present
+    submitted = world.submit(answers=answers)
+    sign_in(world.client, world.supervisor)
+    fid = submitted.major_finding
+    reply = world.client.get(
+        f"/console/inspections/{submitted.id}/findings/{fid}/clause",
+        query_string={f"clause-{fid}": "gmqy2023.13.1"},
+    )
+    assert reply.status_code == 200
+    text = reply.get_data(as_text=True)
+    assert "本次检查结果不满足该条款" in text
+    assert re.search(r"1\(b\) [^；]*✗ 缺少", text), text
+    assert re.search(r"1\(a\) [^；]*✓", text), text
+    unknown = world.client.get(
+        f"/console/inspections/{submitted.id}/findings/{fid}/clause",
+        query_string={f"clause-{fid}": "no.such.clause"},
+    )
+    assert unknown.status_code == 404
+
+
+def test_the_clause_fragment_of_another_units_record_is_missing(world: World) -> None:
+    submitted = world.submit()
+    sign_in(world.client, world.stranger)
+    fid = submitted.major_finding
+    reply = world.client.get(f"/console/inspections/{submitted.id}/findings/{fid}/clause")
+    assert reply.status_code == 404
+
+
+def test_a_major_without_a_clause_is_refused_in_place_in_chinese(world: World) -> None:
+    submitted = world.submit()
+    token = sign_in(world.client, world.supervisor)
+    reply = world.client.post(
+        f"/console/inspections/{submitted.id}/review",
+        data=_approve_form(submitted, token, **{f"clause-{submitted.major_finding}": ""}),
+    )
+    assert reply.status_code == 422
+    page = reply.get_data(as_text=True)
+    assert "确认为重大事故隐患须选择所依据的判定条款" in _fieldset(page, submitted.major_finding)
+    assert 'class="error"' not in _fieldset(page, submitted.general_finding)
+    assert _status(world, submitted.id) is InspectionStatus.submitted
+    assert world.jobs.run_all() == []
+
+
+def test_a_general_finding_made_major_without_a_clause_is_refused_in_its_place(
+    world: World,
+) -> None:
+    submitted = world.submit()
+    token = sign_in(world.client, world.supervisor)
+    fields = {
+        f"level-{submitted.general_finding}": "major",
+        f"reason-{submitted.general_finding}": "现场情况严重",
+    }
+    reply = world.client.post(
+        f"/console/inspections/{submitted.id}/review",
+        data=_approve_form(submitted, token, **fields),
+    )
+    assert reply.status_code == 422
+    page = reply.get_data(as_text=True)
+    assert "确认为重大事故隐患须选择所依据的判定条款" in _fieldset(page, submitted.general_finding)
+    assert 'class="error"' not in _fieldset(page, submitted.major_finding)
+    assert _status(world, submitted.id) is InspectionStatus.submitted
+
+
+def test_a_clause_that_does_not_bind_the_sector_is_refused_in_place(world: World) -> None:
+    submitted = world.submit()
+    token = sign_in(world.client, world.supervisor)
+    fields = {
+        f"clause-{submitted.major_finding}": "czrq2023.6.1",  # gas: not this enterprise's
+        f"reason-{submitted.major_finding}": "试图引用燃气条款",
+    }
+    reply = world.client.post(
+        f"/console/inspections/{submitted.id}/review",
+        data=_approve_form(submitted, token, **fields),
+    )
+    assert reply.status_code == 422
+    place = _fieldset(reply.get_data(as_text=True), submitted.major_finding)
+    assert "不适用于该企业的行业领域" in place
+    assert _status(world, submitted.id) is InspectionStatus.submitted
 
 
 def test_an_expired_session_on_a_form_post_returns_to_the_page(world: World) -> None:
@@ -424,3 +544,37 @@ def test_an_admin_retries_a_failed_job(world: World) -> None:
     world.session.expire_all()
     assert world.session.get_one(OutboxItem, item.id).status == "pending"
     assert [job[2] for job in world.jobs.jobs] == [f"outbox-{item.id}"]
+
+
+def test_reclassifying_to_major_picks_the_clause_from_the_catalogue(world: World) -> None:
+    entry = world.approved()[1]  # the general one
+    token = sign_in(world.client, world.supervisor)
+    page = world.client.get(f"/console/hazards/{entry.id}").get_data(as_text=True)
+    form = page[page.index('id="form-reclassified"') :]
+    form = form[: form.index("</form>")]
+    assert 'value="gmqy2023.13.2"' in form
+    assert 'value="czrq2023.6.1"' not in form  # gas: not this enterprise's sector
+    reply = world.client.post(
+        f"/console/hazards/{entry.id}/events",
+        data={"type": "reclassified", "level": "major", "reason": "复核", "csrf_token": token},
+    )
+    assert reply.status_code == 422
+    assert "改为重大事故隐患须填写所依据的判定条款" in reply.get_data(as_text=True)
+    assert _hazard(world, entry).level == "general"
+    reply = world.client.post(
+        f"/console/hazards/{entry.id}/events",
+        data={
+            "type": "reclassified",
+            "level": "major",
+            "clause": "gmqy2023.13.2",
+            "reason": "复核确认未落实作业审批",
+            "csrf_token": token,
+        },
+    )
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    assert (_hazard(world, entry).level, _hazard(world, entry).clause) == (
+        "major",
+        "gmqy2023.13.2",
+    )
+    page = world.client.get(f"/console/hazards/{entry.id}").get_data(as_text=True)
+    assert "未落实有限空间作业审批，或者未执行“先通风、再检测、后作业”要求" in page

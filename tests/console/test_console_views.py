@@ -578,3 +578,16 @@ def test_reclassifying_to_major_picks_the_clause_from_the_catalogue(world: World
     )
     page = world.client.get(f"/console/hazards/{entry.id}").get_data(as_text=True)
     assert "未落实有限空间作业审批，或者未执行“先通风、再检测、后作业”要求" in page
+
+
+def test_the_record_shows_the_facts_a_clause_needs(world: World) -> None:
+    submitted = world.submit()  # 2023.2, with 中毒风险 recorded as holding
+    sign_in(world.client, world.supervisor)
+    page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
+    table = page[page.index('<table id="facts">') :]
+    table = table[: table.index("</table>")]
+    row = table[table.index("存在硫化氢、一氧化碳等中毒风险的有限空间作业") :]
+    row = row[: row.index("</tr>")]
+    assert "《工贸企业重大事故隐患判定标准》第十三条" in row
+    assert '<span class="badge">是</span>' in row
+    assert "未落实有限空间作业审批" in table

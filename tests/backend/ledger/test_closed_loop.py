@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from backend.models import AuditEntry, Change, Hazard, HazardEvent
+from backend.services.ledger import states
 from tests.backend.ledger.support import World
 
 
@@ -183,7 +184,7 @@ def test_an_overdue_entry_is_listed_and_an_extension_moves_it(world: World, entr
     day_after = (major.deadline + timedelta(days=1)).isoformat()
     overdue = world.client.get(f"/api/v1/hazards?overdue={day_after}", headers=headers).json
     assert [h["number"] for h in overdue["items"]] == [major.number]  # general's is later
-    new_deadline = max(date.today(), general.deadline) + timedelta(days=30)
+    new_deadline = max(states.today(), general.deadline) + timedelta(days=30)
     reply = world.event(
         major,
         world.supervisor,
@@ -204,7 +205,7 @@ def test_an_overdue_entry_is_listed_and_an_extension_moves_it(world: World, entr
     overdue = world.client.get(f"/api/v1/hazards?overdue={day_after}", headers=headers).json
     assert [h["number"] for h in overdue["items"]] == [major.number]
     # From the day after the extension, the new deadline governs.
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (states.today() + timedelta(days=1)).isoformat()
     later = world.client.get(f"/api/v1/hazards?overdue={tomorrow}", headers=headers).json
     assert major.number not in [h["number"] for h in later["items"]]
     rectified = world.client.get(
@@ -282,7 +283,7 @@ def test_bad_input_is_4xx_with_its_own_code_and_writes_nothing(
 ) -> None:
     major, _general = entries
     if body.get("deadline") == "PAST":
-        body = {**body, "deadline": (date.today() - timedelta(days=1)).isoformat()}
+        body = {**body, "deadline": (states.today() - timedelta(days=1)).isoformat()}
     world.headers(getattr(world, user))  # signing in is audited: do it first
     before = _snapshot(world, major)
     reply = world.event(major, getattr(world, user), **body)
@@ -293,7 +294,7 @@ def test_bad_input_is_4xx_with_its_own_code_and_writes_nothing(
 
 def test_an_extension_must_move_the_deadline_later(world: World, entries: Any) -> None:
     major, _general = entries
-    far = date.today() + timedelta(days=400)
+    far = states.today() + timedelta(days=400)
     world.event(major, world.supervisor, type="extended", reason="一期", deadline=far.isoformat())
     sooner = (far - timedelta(days=200)).isoformat()
     reply = world.event(major, world.supervisor, type="extended", reason="二期", deadline=sooner)

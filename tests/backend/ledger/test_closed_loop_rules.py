@@ -3,12 +3,13 @@ overdue kept as history, 一患一策 before 整改中, 挂牌督办 with its �
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from backend.models import Hazard, UnitKind
+from backend.services.ledger import states
 from tests.backend.ledger.support import World
 
 LISTING = {"requirements": "落实一患一策，按期整改销号", "deadline": "2027-03-31"}
@@ -68,7 +69,7 @@ def test_overdue_on_a_day_stays_overdue_as_of_that_day_after_an_extension(
         major,
         world.supervisor,
         type="extended",
-        deadline=(date.today() + timedelta(days=60)).isoformat(),
+        deadline=(states.today() + timedelta(days=60)).isoformat(),
         reason="资金未到位",
     )
     assert extended.status_code == 200, extended.json
@@ -112,7 +113,7 @@ def test_listing_has_a_number_per_unit_and_year_a_level_requirements_and_a_deadl
     missing = world.event(major, world.supervisor, type="listed")
     assert missing.json["code"] == "hazard.listing_fields_required"
     reply = _listed(world, major)
-    year = date.today().year
+    year = states.today().year
     assert reply.json["listing_number"] == f"{world.district.name}挂牌督办〔{year}〕1号"
     assert (reply.json["listing_level"], reply.json["listing_level_label"]) == (
         "government",
@@ -149,9 +150,9 @@ def test_closing_a_listed_hazard_delists_it(world: World, entries: Any) -> None:
     world.event(major, world.supervisor, type="reinspected", passed=True, photos=[photo])
     closed = world.event(major, world.district_supervisor, type="closed", comment="验收销号")
     assert closed.status_code == 200, closed.json
-    assert closed.json["delisted_on"] == date.today().isoformat()
+    assert closed.json["delisted_on"] == states.today().isoformat()
     assert closed.json["listed"] is False
-    assert closed.json["history"][-1]["data"]["delisted_on"] == date.today().isoformat()
+    assert closed.json["history"][-1]["data"]["delisted_on"] == states.today().isoformat()
 
 
 def test_a_wrong_major_is_reclassified_with_reason_and_history(world: World, entries: Any) -> None:

@@ -23,6 +23,7 @@ from backend.models import (
     OutboxItem,
     Role,
 )
+from backend.services.ledger import states
 from tests.backend.ledger.support import MAJOR_RULE, MAJOR_RULE_LABEL, Submitted, World
 from tests.factories import make_user
 from tests.sync_support import finding, photo_hash
@@ -51,7 +52,7 @@ def test_approving_two_findings_makes_two_entries_with_their_sources_and_levels(
 
     assert world.jobs.run_all() == ["done"]
     major, general = world.hazards(submitted.id)
-    year = date.today().year
+    year = states.today().year
     assert (major.number, general.number) == (f"YH-{year}-000001", f"YH-{year}-000002")
     assert (major.level, major.rule, major.rule_label) == ("major", MAJOR_RULE, MAJOR_RULE_LABEL)
     assert (general.level, general.rule) == ("general", None)

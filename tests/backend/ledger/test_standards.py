@@ -192,13 +192,16 @@ def test_7c_no_alone_is_general_with_the_reason(world: World) -> None:
     answers.update({"confined_space.7.e": "yes", "confined_space.7.f": "yes"})
     del answers["confined_space.7"]
     seen = finding(
-        ["confined_space.7.c"], description="作业现场未见有限空间作业审批手续", claimed_level="major"
+        ["confined_space.7.c"],
+        description="作业现场未见有限空间作业审批手续",
+        claimed_level="major",
     )
     result = _push_save(world, [seen], answers)
     (shown,) = result["entity"]["findings"]
     assert shown["suggested_level"] == "general"
     assert any(
-        "作业现场未见有限空间作业审批手续" in n and "第十三条（二）" in n for n in shown["suggestion_notes"]
+        "作业现场未见有限空间作业审批手续" in n and "第十三条（二）" in n
+        for n in shown["suggestion_notes"]
     )
     # With the approval itself not carried out, it is 第十三条（二）.
     approval = {**answers, "confined_space.7.c.not_approved": "yes"}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 from openpyxl import load_workbook
 
 from backend.models import Role
+from backend.services.ledger import states
 from tests.backend.ledger.support import MAJOR_RULE, MAJOR_RULE_LABEL, World
 from tests.factories import make_enterprise, make_unit, make_user
 from tests.sync_support import Tablet, save_args
@@ -60,7 +60,7 @@ def test_the_queue_filters_by_flags_kind_and_people(world: World) -> None:
     assert _get(world, "/api/v1/inspections", has_amendments="true")["items"] == []
     awaiting = _get(world, "/api/v1/inspections", awaiting_media="true")["items"]
     assert {i["id"] for i in awaiting} == {str(major.id), str(minor.id)}  # signatures not uploaded
-    today = date.today().isoformat()
+    today = states.today().isoformat()
     assert _get(world, "/api/v1/inspections", date_from="2026-11-20", date_to="2026-11-20")["items"]
     assert _get(world, "/api/v1/inspections", date_from="2026-11-21", date_to=today)["items"] == []
 

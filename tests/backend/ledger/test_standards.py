@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Finding, Hazard, Inspection
+from backend.models import Finding, Hazard, Inspection, Role
 from tests.backend.ledger.support import MAJOR_RULE, RecordingDispatcher, World, problem_answers
 from tests.backend.ledger.test_review import pull_until
-from tests.factories import make_enterprise
+from tests.factories import make_enterprise, make_user
 from tests.sync_support import finding, photo_hash, save_args
 
 HEADER = {
@@ -299,6 +299,32 @@ def test_every_listed_inspector_has_an_identity_and_signs(world: World) -> None:
     missing = refused["errors"]["missing"]
     assert "signature of 检查人员 王检查 (role 'inspector', name '王检查')" in missing
     assert "user_id of 检查人员 李检查 (each co-inspector is an account)" in missing
+
+
+def test_co_inspectors_who_are_accounts_of_the_unit_and_sign_are_accepted(world: World) -> None:
+    colleague = make_user(world.session, world.town, Role.inspector)
+    args = _construction_save(
+        world,
+        inspectors=[
+            {"name": "李检查", "user_id": str(world.inspector.id)},
+            {"name": "王检查", "user_id": str(colleague.id)},
+        ],
+        signatures=[
+            {"role": "inspector", "name": "李检查", "sha256": photo_hash()},
+            {"role": "inspector", "name": "王检查", "sha256": photo_hash()},
+        ],
+        **HEADER,
+    )
+    save = world.tablet.command("inspection.save@1", args)
+    submit = world.tablet.command("inspection.submit@1", {"id": args["id"]})
+    results = _push(world, save, submit)
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    inspection = world.session.get(Inspection, uuid.UUID(args["id"]), populate_existing=True)
+    assert inspection is not None
+    assert [p["user_id"] for p in inspection.inspectors] == [
+        str(world.inspector.id),
+        str(colleague.id),
+    ]
 
 
 def test_a_listed_inspector_with_an_unknown_account_is_refused(world: World) -> None:

@@ -32,6 +32,37 @@ def _json() -> sa.types.TypeEngine[object]:
     return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
+# Majors confirmed before this migration cite a checklist rule, not a clause. Each shipped rule
+# names its clause by its printed source (checklists/standards/); the rules of the versions
+# published before 0011, with the catalogue code of that clause. Fixed here, not imported: a
+# migration must not change when the data files do.
+RULE_CLAUSES = {
+    "confined_space.gmqy2023.13.1": "gmqy2023.13.1",
+    "confined_space.gmqy2023.13.2": "gmqy2023.13.2",
+    "construction.fhsz2022.10": "fhsz2022.10",
+    "construction.fhsz2022.11.1": "fhsz2022.11.1",
+    "construction.fhsz2022.11.2": "fhsz2022.11.2",
+    "construction.fhsz2022.12": "fhsz2022.12",
+    "construction.fhsz2022.13.1": "fhsz2022.13.1",
+    "construction.fhsz2022.13.2": "fhsz2022.13.2",
+    "gas.czrq2023.6.1": "czrq2023.6.1",
+}
+
+
+def _backfill_clauses() -> None:
+    """A major with a rule gets that rule's clause. A major confirmed with no rule (an override)
+    keeps none: nobody can say which clause it meets; docs/ledger.md says how to find and
+    reclassify those."""
+    for table in ("finding_confirmations", "hazards"):
+        for rule, clause in RULE_CLAUSES.items():
+            op.execute(
+                sa.text(
+                    f"UPDATE {table} SET clause = :clause "  # noqa: S608 (fixed table names)
+                    "WHERE level = 'major' AND clause IS NULL AND rule = :rule"
+                ).bindparams(clause=clause, rule=rule)
+            )
+
+
 def upgrade() -> None:
     op.create_table(
         "listing_counters",
@@ -72,6 +103,7 @@ def upgrade() -> None:
             sa.Column("reported_at", backend.models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("report_channel", sa.String(length=40), nullable=True))
+    _backfill_clauses()
 
 
 def downgrade() -> None:

@@ -385,3 +385,26 @@ def test_citing_the_suggested_rules_clause_needs_no_reason(world: World) -> None
     world.jobs.run_all()
     major, _general = world.hazards(submitted.id)
     assert (major.rule, major.clause, major.override_reason) == (MAJOR_RULE, "gmqy2023.13.1", None)
+
+
+def test_majors_confirmed_before_the_catalogue_get_the_clause_of_their_rule(
+    live_app: Flask, live_session: Session, live_engine: Any
+) -> None:
+    """Migration 0011 backfills: a major entry written before clauses existed cites the clause
+    its checklist rule names, on the entry and on its confirmation."""
+    from backend import migrate
+    from backend.models import FindingConfirmation
+
+    live_app.extensions["anjian"].dispatcher = RecordingDispatcher()
+    world = World(live_app, live_app.test_client(), live_session)
+    major, general = world.approved()
+    live_session.commit()
+    live_session.close()
+    migrate.downgrade(live_engine, "0013")  # as the database was before the catalogue
+    migrate.upgrade(live_engine)
+    with Session(live_engine) as session:
+        entries = {h.id: h for h in session.scalars(select(Hazard))}
+        assert (entries[major.id].level, entries[major.id].clause) == ("major", "gmqy2023.13.1")
+        assert entries[general.id].clause is None
+        confirmation = session.get_one(FindingConfirmation, major.finding_id)
+        assert confirmation.clause == "gmqy2023.13.1"

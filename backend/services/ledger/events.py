@@ -381,7 +381,10 @@ def _voided(r: Request) -> Effect:
 def _reclassified(r: Request) -> Effect:
     """重大 ⇄ 一般 with the clause and the reason, kept in the history (not a void)."""
     entry, level, reason = r.entry, r.args.get("level"), _reason(r)
-    if level not in ("major", "general") or level == entry.level:
+    # A major written before the catalogue with no clause (docs/ledger.md §3) is given one by
+    # "reclassifying" it to major with the clause it meets.
+    uncited = level == "major" and entry.level == "major" and entry.clause is None
+    if level not in ("major", "general") or (level == entry.level and not uncited):
         raise errors.LevelUnchanged(
             f"Hazard {entry.number} is {entry.level}; 'level' must be the other level "
             "(major or general).",

@@ -221,3 +221,35 @@ def test_a_department_hazard_has_no_receipt(world: World, entries: Any) -> None:
     major, _general = entries
     reply = world.event(major, world.supervisor, type="received", channel="系统直报")
     assert (reply.status_code, reply.json["code"]) == (409, "hazard.not_self_reported")
+
+
+def test_a_major_without_a_clause_from_before_the_catalogue_is_given_one(
+    world: World, entries: Any
+) -> None:
+    major, _general = entries
+    major.clause = None  # as migration 0011 leaves a major that cited no rule
+    major.rule_label = None
+    world.session.commit()
+    same = world.event(major, world.supervisor, type="reclassified", level="major", reason="补")
+    assert same.json["code"] == "hazard.clause_required"
+    cited = world.event(
+        major,
+        world.supervisor,
+        type="reclassified",
+        level="major",
+        clause="gmqy2023.13.1",
+        reason="补记判定条款",
+    )
+    assert cited.status_code == 200, cited.json
+    assert (cited.json["level"], cited.json["clause"]) == ("major", "gmqy2023.13.1")
+    last = cited.json["history"][-1]
+    assert (last["data"]["clause_before"], last["data"]["clause"]) == (None, "gmqy2023.13.1")
+    again = world.event(
+        major,
+        world.supervisor,
+        type="reclassified",
+        level="major",
+        clause="gmqy2023.13.2",
+        reason="x",
+    )
+    assert again.json["code"] == "hazard.level_unchanged"  # one with a clause stays as it is

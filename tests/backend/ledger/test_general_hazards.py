@@ -83,3 +83,20 @@ def test_a_generic_hazard_needs_its_photos_and_a_known_sector(world: World) -> N
     odd = finding([], description="x", sector="nope")
     _args, results = _submitted(world, [odd])
     assert results[0]["code"] == "finding.sector_unknown"
+
+
+def test_the_industry_trade_standard_does_not_bind_an_enterprise_of_no_named_sector(
+    world: World,
+) -> None:
+    """工贸 第十三条 binds 工贸企业: a hazard in 其他 cannot be made major under it."""
+    tank = finding([], description="化粪池清掏作业未审批", claimed_level="major")
+    args, _results = _submitted(world, [tank], sector="other")
+    body = {
+        "decision": "approve",
+        "findings": [
+            {"id": tank["id"], "level": "major", "clause": "gmqy2023.13.2", "override_reason": "x"}
+        ],
+    }
+    reply = world.review(args["id"], body)
+    assert reply.json["code"] == "review.clause_not_applicable"
+    assert "binds 工贸企业" in reply.json["errors"]["findings"][tank["id"]][0]

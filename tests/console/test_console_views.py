@@ -591,3 +591,36 @@ def test_the_record_shows_the_facts_a_clause_needs(world: World) -> None:
     assert "《工贸企业重大事故隐患判定标准》第十三条" in row
     assert '<span class="badge">是</span>' in row
     assert "未落实有限空间作业审批" in table
+
+
+def test_findings_of_one_situation_are_shown_as_one_major_and_merged(world: World) -> None:
+    from tests.sync_support import finding
+
+    parts = [
+        finding(["confined_space.1.a"], description="未对有限空间进行辨识"),
+        finding(["confined_space.1.c"], description="未建立有限空间安全管理台账"),
+        finding(["confined_space.1.b"], description="未设置明显的安全警示标志"),
+    ]
+    contract = finding(["confined_space.2"], description="有限空间作业合同未送县级主管部门备查")
+    submitted = world.submit(findings=[*parts, contract])
+    token = sign_in(world.client, world.supervisor)
+    page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
+    assert page.count("一处重大事故隐患：隐患 1、2、3 共同构成同一判定条款的情形") == 3
+    assert "以本条为主登记一条台账" in page
+    assert "审核确认后并入隐患 1 的台账条目" in page
+    data: dict[str, Any] = {"decision": "approve", "csrf_token": token, "finding": []}
+    for part in parts:
+        data["finding"].append(part["id"])
+        data[f"level-{part['id']}"] = "major"
+        data[f"clause-{part['id']}"] = "gmqy2023.13.1"
+    data["finding"].append(contract["id"])
+    data[f"level-{contract['id']}"] = "general"
+    reply = world.client.post(f"/console/inspections/{submitted.id}/review", data=data)
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    assert world.jobs.run_all() == ["done"]
+    entry, general = world.hazards(submitted.id)
+    assert (entry.level, general.level) == ("major", "general")
+    assert entry.findings == [p["id"] for p in parts]
+    page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
+    assert page.count("；并入隐患 1 的台账条目") == 2  # the confirmations of parts 2 and 3
+    assert page.count(entry.number) >= 3  # each part links to the one entry

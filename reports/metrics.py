@@ -26,6 +26,10 @@ METRICS: Final[dict[str, tuple[ValueType, str]]] = {
     "hazards.major.supervised.rectified": ("count", "of those, 已整改 by the cut-off"),
     "hazards.all.found": ("count", "every hazard (一般 and 重大) entered in the period"),
     "hazards.all.rectified": ("count", "of those, 已整改 by the cut-off"),
+    "hazards.all.rectified_in_period": (
+        "count",
+        "hazards rectified within the period, whenever found",
+    ),
     "inspections.enterprise_visits": ("count", "inspections of enterprises, per visit (家次)"),
     "inspections.enterprises": ("count", "distinct enterprises inspected (家)"),
     "inspections.enterprises_with_defect": (

@@ -26,10 +26,24 @@ from reports.metrics import METRICS as METRIC_TYPES
 from . import counting
 from . import facts as facts_
 from .counting import REASONS, Item
-from .errors import ColumnUnknown, PeriodInvalid, TemplateUnknown
+from .errors import ColumnUnknown, PeriodInvalid, RowUnknown, TemplateUnknown
 from .facts import Facts, Moments
 
-__all__ = ["REASONS", "Cell", "Item", "Report", "Row", "compute", "period_for", "template"]
+__all__ = [
+    "REASONS",
+    "Cell",
+    "ColumnUnknown",
+    "Item",
+    "PeriodInvalid",
+    "Report",
+    "Row",
+    "RowUnknown",
+    "TemplateUnknown",
+    "column_key",
+    "compute",
+    "period_for",
+    "template",
+]
 
 Value = int | Decimal | str | None
 

@@ -15,3 +15,7 @@ class PeriodInvalid(InvalidInput):
 
 class ColumnUnknown(InvalidInput):
     code = "report.column_unknown"
+
+
+class RowUnknown(InvalidInput):
+    code = "report.row_unknown"

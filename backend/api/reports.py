@@ -1,0 +1,140 @@
+"""The 调度表 reports: a template's figures for a unit and a period, and the records behind one
+figure (docs/reports.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from backend.services import reports, scope
+from backend.services.reports import render
+
+from .context import current_user, db, login_required
+from .parsing import Blueprint
+from .schemas import String
+
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/api/v1/reports",
+    description="调度表 reports from the records (docs/reports.md)",
+)
+
+TEMPLATES = ["licheng", "fuzhou", "haicheng", "quanzhou"]
+MONTH = ma.validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$", error="Must be YYYY-MM.")
+
+
+class DispatchQuery(ma.Schema):
+    template = String(required=True, validate=ma.validate.OneOf(TEMPLATES))
+    unit = ma.fields.UUID(
+        load_default=None, metadata={"description": "Default the caller's unit; rows per sub-unit"}
+    )
+    month = String(
+        load_default=None, validate=MONTH, metadata={"description": "Monthly templates: YYYY-MM"}
+    )
+    from_ = ma.fields.Date(
+        data_key="from", load_default=None, metadata={"description": "Interval templates"}
+    )
+    to = ma.fields.Date(load_default=None, metadata={"description": "Interval templates"})
+    as_of = ma.fields.Date(
+        load_default=None,
+        metadata={"description": "The month containing it, or the campaign's start to it"},
+    )
+
+
+class CellQuery(DispatchQuery):
+    column = String(required=True, validate=ma.validate.Length(min=1, max=80))
+    row = ma.fields.UUID(
+        load_default=None, metadata={"description": "A row's unit id; default the total"}
+    )
+
+
+class ReportItemSchema(ma.Schema):
+    type = ma.fields.String(metadata={"description": "hazard | inspection | reinspection | record"})
+    id = ma.fields.String()
+    label = ma.fields.String()
+    unit_id = ma.fields.String()
+    day = ma.fields.String()
+    value = ma.fields.Raw()
+    counted = ma.fields.Boolean()
+    reason = ma.fields.String(allow_none=True)
+    reason_text = ma.fields.String(allow_none=True)
+    late = ma.fields.Boolean(metadata={"description": "entered after the due day (迟报)"})
+    version = ma.fields.Integer(allow_none=True, metadata={"description": "the record version"})
+    evidence = ma.fields.Dict()
+
+
+class ReportRowSchema(ma.Schema):
+    unit_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    values = ma.fields.Dict(metadata={"description": "column key -> figure; null: not reported"})
+
+
+class ReportRateSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String()
+    value = ma.fields.String(allow_none=True, metadata={"description": "%; null when 0/0"})
+
+
+class DispatchSchema(ma.Schema):
+    template = ma.fields.Dict()
+    unit = ma.fields.Dict()
+    period = ma.fields.Dict()
+    late_policy = ma.fields.String()
+    columns = ma.fields.List(ma.fields.Dict())
+    rows = ma.fields.List(ma.fields.Nested(ReportRowSchema))
+    total_label = ma.fields.String()
+    total = ma.fields.Dict(metadata={"description": "the sum of the rows"})
+    rates = ma.fields.List(ma.fields.Nested(ReportRateSchema))
+    excluded = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    late = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+
+
+class CellSchema(ma.Schema):
+    column = ma.fields.Dict()
+    row = ma.fields.String(allow_none=True)
+    value = ma.fields.Raw()
+    items = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    excluded = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    evidence = ma.fields.Dict()
+
+
+def _report(args: dict[str, Any]) -> reports.Report:
+    user, session = current_user(), db()
+    unit = scope.get_visible_unit(session, user, args["unit"] or user.unit_id)
+    template = reports.template(args["template"])
+    period = reports.period_for(
+        template, month=args["month"], start=args["from_"], end=args["to"], as_of=args["as_of"]
+    )
+    return reports.compute(session, template, unit, period)
+
+
+@blp.route("/dispatch")
+class Dispatch(MethodView):
+    @login_required()
+    @blp.arguments(DispatchQuery, location="query")
+    @blp.response(200, DispatchSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A 调度表: a row per sub-unit and the total, as of the period's cut-off"""
+        return render.report(_report(args))
+
+
+@blp.route("/dispatch/cell")
+class DispatchCell(MethodView):
+    @login_required()
+    @blp.arguments(CellQuery, location="query")
+    @blp.response(200, CellSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The records behind one figure of a 调度表, with their evidence"""
+        template = reports.template(args["template"])
+        key = reports.column_key(template, args["column"])
+        report = _report(args)
+        if args["row"] is not None and args["row"] not in {r.unit_id for r in report.rows}:
+            raise reports.RowUnknown(
+                f"The report of {report.unit.name} has no row {args['row']}.",
+                errors={"row": ["Not a row of this report."]},
+            )
+        return render.cell(report, key, args["row"])

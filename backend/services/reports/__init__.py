@@ -193,7 +193,8 @@ def _row(t: Template, unit: Unit, f: Facts, m: Moments) -> Row:
     for col in t.columns:
         if col.metric == "ratio":
             continue
-        items = counting.METRICS[col.metric](f, m, {**col.params, "_campaign": t.period.campaign})
+        params = {**col.params, "_campaign": t.period.campaign, "_late": t.late_policy}
+        items = counting.METRICS[col.metric](f, m, params)
         if t.late_policy == "exclude":
             items = [i.excluded("late") if i.late and i.counted else i for i in items]
         if kind in col.not_for:

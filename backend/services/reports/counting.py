@@ -70,6 +70,14 @@ class Item:
 Metric = Callable[[Facts, Moments, dict[str, Any]], list[Item]]
 
 
+def _late_first(item: Item, params: dict[str, Any]) -> Item:
+    """A late item the template does not count is out before any once-per-enterprise rule
+    looks at it, so an enterprise also visited on time is still counted."""
+    if item.late and item.counted and params.get("_late") == "exclude":
+        return item.excluded("late")
+    return item
+
+
 # --- hazards ---------------------------------------------------------------------------------
 
 
@@ -108,7 +116,7 @@ def _hazards(test: Callable[[HazardFact], bool], *, major: bool, rectified: bool
             elif major and h.clause is None:
                 out.append(_hazard_item(h, False, "major.no_clause"))
             else:
-                out.append(_hazard_item(h))
+                out.append(_late_first(_hazard_item(h), _params))
         return out
 
     return metric
@@ -119,7 +127,8 @@ def _rectified_in_period(facts: Facts, m: Moments, _params: dict[str, Any]) -> l
     for h in facts.hazards:
         if h.rectified_on is None or not m.within(h.rectified_on):
             continue
-        out.append(_hazard_item(h, not h.voided, "voided" if h.voided else None))
+        item = _hazard_item(h, not h.voided, "voided" if h.voided else None)
+        out.append(_late_first(item, _params))
     return out
 
 
@@ -154,8 +163,10 @@ def _visits(facts: Facts, m: Moments, _params: dict[str, Any]) -> list[Item]:
     for v in sorted(facts.visits, key=lambda v: (v.day, v.kind, v.id)):
         if not m.within(v.day):
             continue
-        item = _visit_item(v)
-        if v.entity_type == "non_business":
+        item = _late_first(_visit_item(v), _params)
+        if not item.counted:
+            pass
+        elif v.entity_type == "non_business":
             item = item.excluded("not_a_business")
         elif v.kind == "reinspection" and (v.unit_id, v.enterprise_id, v.day) in inspected:
             item = item.excluded("visit.same_day")
@@ -189,7 +200,7 @@ def _with_defect(facts: Facts, m: Moments, params: dict[str, Any]) -> list[Item]
         if v.kind != "inspection" or not m.within(v.day):
             continue
         if item_code in v.defects or any(d.startswith(item_code + ".") for d in v.defects):
-            out.append(_visit_item(v))
+            out.append(_late_first(_visit_item(v), params))
     return _distinct_enterprises(out)
 
 
@@ -245,8 +256,10 @@ def _records(
             v = value(r)
             if v is None:
                 continue
-            item = _record_item(r, v)
-            if campaign != "*" and r.content.get("campaign") != campaign:
+            item = _late_first(_record_item(r, v), _params)
+            if not item.counted:
+                pass
+            elif campaign != "*" and r.content.get("campaign") != campaign:
                 item = item.excluded("campaign.other")
             elif item.counted and (why := reason(r)):
                 item = item.excluded(why)

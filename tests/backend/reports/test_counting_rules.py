@@ -252,3 +252,14 @@ def test_a_record_of_another_programme_is_not_counted(district: District) -> Non
     other = district.record("区应急局", "dual_penalty", SEP, campaign="885")
     c = cell(licheng(district), "区应急局", "dual_penalties")
     assert reasons(c) == {str(counted.id): None, str(other.id): "campaign.other"}
+
+
+def test_an_enterprise_visited_late_and_on_time_counts_once_on_time(district: District) -> None:
+    """家 (海城: distinct enterprises): a late visit is out first, so the on-time one counts."""
+    late = district.inspection("区应急局", date(2023, 9, 1), entered=at(date(2023, 9, 27)))
+    on_time = district.inspection("区应急局", date(2023, 9, 3))
+    t = reports.template("haicheng")
+    report = reports.compute(district.session, t, district.unit, t.period.for_month(2023, 9))
+    c = cell(report, "区应急局", "inspected_enterprises")
+    assert c.value == 1
+    assert reasons(c) == {str(late.id): "late", str(on_time.id): None}

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from backend.services import reports, scope
-from backend.services.reports import render
+from backend.services.reports import filing, render
 
 from .context import current_user, db, login_required
 from .parsing import Blueprint
@@ -91,6 +91,9 @@ class DispatchSchema(ma.Schema):
     rates = ma.fields.List(ma.fields.Nested(ReportRateSchema))
     excluded = ma.fields.List(ma.fields.Nested(ReportItemSchema))
     late = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    warnings = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "what to look at before filing: code, message"}
+    )
 
 
 class CellSchema(ma.Schema):
@@ -138,3 +141,91 @@ class DispatchCell(MethodView):
                 errors={"row": ["Not a row of this report."]},
             )
         return render.cell(report, key, args["row"])
+
+
+class FilingBody(ma.Schema):
+    template = String(required=True, validate=ma.validate.OneOf(TEMPLATES))
+    unit = ma.fields.UUID(load_default=None, metadata={"description": "Default the caller's unit"})
+    month = String(load_default=None, validate=MONTH)
+    from_ = ma.fields.Date(data_key="from", load_default=None)
+    to = ma.fields.Date(load_default=None)
+    as_of = ma.fields.Date(load_default=None)
+    preparer_id = ma.fields.UUID(
+        required=True, metadata={"description": "填表人: a user of the unit"}
+    )
+    reason = String(
+        load_default=None,
+        validate=ma.validate.Length(max=2000),
+        metadata={"description": "Required when filing again (a restatement)"},
+    )
+
+
+class FilingSchema(ma.Schema):
+    id = ma.fields.String()
+    template = ma.fields.String()
+    unit_id = ma.fields.String()
+    from_ = ma.fields.String(data_key="from")
+    to = ma.fields.String()
+    version = ma.fields.Integer()
+    sha256 = ma.fields.String(metadata={"description": "of the figures and cells, canonical JSON"})
+    preparer_id = ma.fields.String(metadata={"description": "填表人"})
+    reviewer_id = ma.fields.String(metadata={"description": "审核人"})
+    filed_at = ma.fields.String()
+    due = ma.fields.String(allow_none=True)
+    on_time = ma.fields.Boolean()
+    status = ma.fields.String(metadata={"description": "按时 | 迟报"})
+    reason = ma.fields.String(allow_none=True)
+    differences = ma.fields.List(ma.fields.Dict())
+    figures = ma.fields.Dict()
+
+
+class FilingChild(ma.Schema):
+    unit_id = ma.fields.String()
+    name = ma.fields.String()
+    filed = ma.fields.Boolean()
+    version = ma.fields.Integer(allow_none=True)
+    on_time = ma.fields.Boolean(allow_none=True)
+
+
+class FilingStatus(ma.Schema):
+    filings = ma.fields.List(ma.fields.Nested(FilingSchema))
+    children = ma.fields.List(ma.fields.Nested(FilingChild))
+    missing = ma.fields.List(ma.fields.String(), metadata={"description": "children not filed"})
+
+
+def _target(args: dict[str, Any]) -> tuple[Any, Any, Any]:
+    user, session = current_user(), db()
+    unit = scope.get_visible_unit(session, user, args["unit"] or user.unit_id)
+    template = reports.template(args["template"])
+    period = reports.period_for(
+        template, month=args["month"], start=args["from_"], end=args["to"], as_of=args["as_of"]
+    )
+    return unit, template, period
+
+
+@blp.route("/filings")
+class Filings(MethodView):
+    @login_required()
+    @blp.arguments(DispatchQuery, location="query")
+    @blp.response(200, FilingStatus)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A unit's filings for a period, and which of its children have not filed"""
+        unit, template, period = _target(args)
+        return filing.status(db(), template, unit, period)
+
+    @login_required()
+    @blp.arguments(FilingBody)
+    @blp.response(201, FilingSchema)
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """File the unit's 调度表 for a period (a supervisor, as 审核人); again: a restatement"""
+        unit, template, period = _target(args)
+        filed = filing.file(
+            db(),
+            current_user(),
+            template,
+            unit,
+            period,
+            preparer_id=args["preparer_id"],
+            reason=args["reason"],
+        )
+        return filing.view(filed)

@@ -61,7 +61,56 @@ def report(r: Report) -> dict[str, Any]:
         ],
         "excluded": [item(i) for i in r.excluded()],
         "late": [item(i) for i in r.late()],
+        "warnings": warnings(r),
     }
+
+
+HAZARD_METRICS = ("hazards.general.found", "hazards.all.found", "hazards.major.")
+
+
+def warnings(r: Report) -> list[dict[str, Any]]:
+    """What to look at before filing (issue 13 §7): late records, units reporting no hazard,
+    majors claimed but not confirmed by the standard, records left out for missing evidence."""
+    out: list[dict[str, Any]] = []
+    excluded, late = r.excluded(), r.late()
+    if late:
+        out.append(
+            {
+                "code": "late",
+                "message": f"{len(late)} records were entered after the due day (迟报) and are "
+                + ("counted" if r.template.late_policy == "count" else "not counted"),
+                "items": [f"{i.type}:{i.id}" for i in late],
+            }
+        )
+    hazard_keys = [
+        c.key
+        for c in r.template.columns
+        if c.metric.startswith(HAZARD_METRICS) and c.metric.endswith("found")
+    ]
+    if hazard_keys:
+        zero = [row.name for row in r.rows if not any(row.cells[k].value for k in hazard_keys)]
+        if zero:
+            out.append(
+                {
+                    "code": "zero_hazards",
+                    "message": "No hazard found in the period: " + "、".join(zero),
+                    "items": zero,
+                }
+            )
+    for code, message in (
+        ("major.no_clause", "majors claimed but not confirmed by the standard (no clause)"),
+        ("evidence.", "records left out for missing evidence"),
+    ):
+        hits = [i for i in excluded if (i.reason or "").startswith(code)]
+        if hits:
+            out.append(
+                {
+                    "code": code.rstrip("."),
+                    "message": f"{len(hits)} {message}",
+                    "items": [f"{i.type}:{i.id}" for i in hits],
+                }
+            )
+    return out
 
 
 def item(i: Item) -> dict[str, Any]:

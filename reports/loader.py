@@ -175,6 +175,8 @@ def parse_template(name: str, text: str) -> Template:
         total_label=r.get(data, "total_label", str, "top", None),
         header_lines=tuple(r.get(data, "header_lines", list, "top", [])),
         footer_lines=tuple(r.get(data, "footer_lines", list, "top", [])),
+        units_row=r.get(data, "units_row", bool, "top", False),
+        total_first=r.get(data, "total_first", bool, "top", False),
     )
 
 

@@ -145,6 +145,8 @@ class Template:
     total_label: str | None = None  # table layout: the total row's label
     header_lines: tuple[str, ...] = ()  # lines printed above the table (填报单位, 时间 …)
     footer_lines: tuple[str, ...] = ()  # lines printed below (填表人, 审核人, 注 …)
+    units_row: bool = False  # table layout: a row of units under the headings (荔城)
+    total_first: bool = False  # table layout: the total row above the units' rows (荔城)
 
     @property
     def header_rows(self) -> int:

@@ -4,12 +4,14 @@ figure (docs/reports.md)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import marshmallow as ma
+from flask import Response
 from flask.views import MethodView
 
 from backend.services import reports, scope
-from backend.services.reports import filing, render
+from backend.services.reports import filing, render, workbook
 
 from .context import current_user, db, login_required
 from .parsing import Blueprint
@@ -23,6 +25,11 @@ blp = Blueprint(
 )
 
 TEMPLATES = ["licheng", "fuzhou", "haicheng", "quanzhou"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_CONTENT = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Dispatch"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
 MONTH = ma.validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$", error="Must be YYYY-MM.")
 
 
@@ -41,6 +48,14 @@ class DispatchQuery(ma.Schema):
     as_of = ma.fields.Date(
         load_default=None,
         metadata={"description": "The month containing it, or the campaign's start to it"},
+    )
+
+
+class DispatchFormat(DispatchQuery):
+    format = String(
+        load_default="json",
+        validate=ma.validate.OneOf(["json", "xlsx"]),
+        metadata={"description": "xlsx: the workbook laid out like the printed form"},
     )
 
 
@@ -118,11 +133,23 @@ def _report(args: dict[str, Any]) -> reports.Report:
 @blp.route("/dispatch")
 class Dispatch(MethodView):
     @login_required()
-    @blp.arguments(DispatchQuery, location="query")
+    @blp.arguments(DispatchFormat, location="query")
     @blp.response(200, DispatchSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    @blp.doc(responses={"200": {"description": "OK", "content": EXPORT_CONTENT}})
+    def get(self, args: dict[str, Any]) -> Any:
         """A 调度表: a row per sub-unit and the total, as of the period's cut-off"""
-        return render.report(_report(args))
+        report = _report(args)
+        if args["format"] == "xlsx":
+            name = f"{report.template.title}-{report.unit.name}-{report.period.cutoff}.xlsx"
+            return Response(
+                workbook.build(report),
+                mimetype=XLSX,
+                headers={
+                    "Content-Disposition": f"attachment; filename=dispatch-{report.template.id}"
+                    f"-{report.period.cutoff}.xlsx; filename*=UTF-8''{quote(name)}"
+                },
+            )
+        return render.report(report)
 
 
 @blp.route("/dispatch/cell")

@@ -168,7 +168,11 @@ def _row_units(session: Session, unit: Unit) -> list[tuple[Unit, list[uuid.UUID]
     below = session.scalars(
         select(Unit).where(Unit.path.startswith(unit.path, autoescape=True)).order_by(Unit.path)
     ).all()
-    children = [u for u in below if u.parent_id == unit.id]
+    # 镇街 first, then 区直部门 (as 荔城 prints them), each in the order they were set up.
+    children = sorted(
+        (u for u in below if u.parent_id == unit.id),
+        key=lambda u: (u.kind is not UnitKind.town, u.created_at, u.name),
+    )
     if not children:
         return [(unit, [unit.id])]
     groups = []

@@ -177,9 +177,10 @@ def status(session: Session, t: Template, unit: Unit, period: ReportingPeriod) -
         )
         .order_by(ReportFiling.version)
     ).all()
-    children = session.scalars(
-        select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.path)
-    ).all()
+    children = sorted(
+        session.scalars(select(Unit).where(Unit.parent_id == unit.id)),
+        key=lambda u: (u.kind.value != "town", u.created_at, u.name),
+    )
     out_children = []
     for child in children:
         last = latest(session, t, child, period)

@@ -54,7 +54,8 @@ def test_the_licheng_workbook_has_the_printed_headings_merged_as_printed(
         printed = [c.text for c in t.header_cells(r) if not c.continued]
         row = [sheet.cell(3 + r, col).value for col in range(2, 30)]
         assert [v for v in row if v is not None] == printed, f"header row {r + 1}"
-    assert sheet["A3"].value == "地区/部门" and "A3:A5" in merged
+    assert sheet["A3"].value == "地区/部门"
+    assert "A3:A5" in merged
     assert "B3:C4" in merged  # 一般隐患 over 排查/已整改, down through row 2
     assert "D3:I3" in merged  # 重大隐患 over six columns
     assert "J4:J5" in merged  # 抽查检查企业数 down through row 3
@@ -88,7 +89,8 @@ def test_a_form_template_prints_its_blocks_and_numbered_items(
     values = {row[2]: row[3] for row in sheet.iter_rows(values_only=True) if row[2]}
     assert values["行政处罚（次，万元）"] == "1次，2万元"
     blocks = {str(r) for r in sheet.merged_cells.ranges if str(r).startswith("A")}
-    assert sheet["A4"].value == "总体情况" and "A4:A6" in blocks  # six items, two a line
+    assert sheet["A4"].value == "总体情况"
+    assert "A4:A6" in blocks  # six items, two a line
 
 
 def test_the_command_writes_the_same_workbook(

@@ -149,16 +149,36 @@ def _hazards(
     ).all()
     if not rows:
         return []
-    events: dict[uuid.UUID, list[HazardEvent]] = defaultdict(list)
-    ids = [r.id for r in rows]
-    for chunk in _chunks(ids):
-        for event in session.scalars(
-            select(HazardEvent)
-            .where(HazardEvent.hazard_id.in_(chunk))
-            .where(or_(HazardEvent.at <= m.cutoff, HazardEvent.type == "created"))
-            .order_by(HazardEvent.hazard_id, HazardEvent.id)
-        ):
-            events[event.hazard_id].append(event)
+    # One query for every event of those hazards, only the fields the replay reads.
+    d = HazardEvent.data
+    query = (
+        select(
+            HazardEvent.hazard_id,
+            HazardEvent.type,
+            HazardEvent.at,
+            HazardEvent.state_after,
+            d["level"].as_string().label("level"),
+            d["clause"].as_string().label("clause"),
+            d["source"].as_string().label("source"),
+            d["listing_level"].as_string().label("listing_level"),
+            d["photos"].label("photos"),
+        )
+        .join(Hazard, Hazard.id == HazardEvent.hazard_id)
+        .where(Hazard.unit_id.in_(unit_ids))
+        .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
+        .where(or_(HazardEvent.at <= m.cutoff, HazardEvent.type == "created"))
+        .order_by(HazardEvent.hazard_id, HazardEvent.id)
+    )
+    events: dict[uuid.UUID, list[Event]] = defaultdict(list)
+    for e in session.execute(query):
+        data = {
+            "level": e.level,
+            "clause": e.clause,
+            "source": e.source,
+            "listing_level": e.listing_level,
+            "photos": e.photos if isinstance(e.photos, list) else [],
+        }
+        events[e.hazard_id].append(Event(e.type, e.at, e.state_after, data))
     facts = []
     for row in rows:
         fact = _replay(row, events.get(row.id, []), m)
@@ -167,7 +187,15 @@ def _hazards(
     return facts
 
 
-def _replay(row: Any, events: list[HazardEvent], m: Moments) -> HazardFact | None:
+@dataclass(frozen=True)
+class Event:
+    type: str
+    at: datetime
+    state_after: str
+    data: dict[str, Any]
+
+
+def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
     created = next((e for e in events if e.type == "created"), None)
     if created is None:
         return None

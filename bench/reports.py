@@ -71,7 +71,8 @@ SETUP = [
               '企业' || u || '-' || e, 'gas', 'enterprise', e % 2 = 0, 1, now(), now()
        FROM generate_series(1, :units) u, generate_series(1, 10) e""",
     """CREATE TEMP TABLE bench_ent AS
-       SELECT row_number() OVER (ORDER BY e.unit_id, e.name) - 1 AS n, e.id, e.unit_id, u.id AS user_id
+       SELECT row_number() OVER (ORDER BY e.unit_id, e.name) - 1 AS n, e.id, e.unit_id,
+              u.id AS user_id
        FROM enterprises e JOIN users u ON u.unit_id = e.unit_id""",
     # inspections: a tenth of them self-inspections (they carry the self-reported hazards)
     """INSERT INTO inspections (id, unit_id, enterprise_id, inspector_id, checklist_code,

@@ -142,9 +142,10 @@ def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) 
     groups = _row_units(session, unit)
     all_ids = [uid for _, ids in groups for uid in ids]
     loaded = facts_.load(session, all_ids, m, monthly=t.period.accumulation == "monthly")
+    by_unit = _by_unit(loaded)
     rows = []
     for row_unit, ids in groups:
-        mine = _subset(loaded, set(ids))
+        mine = _subset(by_unit, ids)
         own = row_unit.id == unit.id and len(groups) > 1
         if own and not (mine.hazards or mine.visits or mine.records):
             continue  # the parent's own row appears only when it recorded something itself
@@ -183,11 +184,23 @@ def _row_units(session: Session, unit: Unit) -> list[tuple[Unit, list[uuid.UUID]
     return groups
 
 
-def _subset(f: Facts, ids: set[uuid.UUID]) -> Facts:
+def _by_unit(f: Facts) -> dict[uuid.UUID, Facts]:
+    out: dict[uuid.UUID, Facts] = {}
+    for h in f.hazards:
+        out.setdefault(h.unit_id, Facts([], [], [])).hazards.append(h)
+    for v in f.visits:
+        out.setdefault(v.unit_id, Facts([], [], [])).visits.append(v)
+    for r in f.records:
+        out.setdefault(r.unit_id, Facts([], [], [])).records.append(r)
+    return out
+
+
+def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID]) -> Facts:
+    parts = [by_unit[i] for i in ids if i in by_unit]
     return Facts(
-        hazards=[h for h in f.hazards if h.unit_id in ids],
-        visits=[v for v in f.visits if v.unit_id in ids],
-        records=[r for r in f.records if r.unit_id in ids],
+        hazards=[h for p in parts for h in p.hazards],
+        visits=[v for p in parts for v in p.visits],
+        records=[r for p in parts for r in p.records],
     )
 
 

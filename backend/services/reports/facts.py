@@ -253,7 +253,18 @@ def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> lis
         .scalar_subquery()
     )
     query = (
-        select(Inspection, Enterprise.entity_type, reviewed.label("first_review"))
+        select(
+            Inspection.id,
+            Inspection.unit_id,
+            Inspection.enterprise_id,
+            Inspection.started_at,
+            Inspection.created_at,
+            Inspection.submitted_at,
+            Inspection.checklist_code,
+            Inspection.checklist_version,
+            Enterprise.entity_type,
+            reviewed.label("first_review"),
+        )
         .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
         .where(Inspection.unit_id.in_(unit_ids), Inspection.kind.in_(VISIT_KINDS))
         .where(day >= start, day <= m.cutoff)
@@ -261,7 +272,8 @@ def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> lis
         .where(Inspection.id.not_in(rejected))
     )
     visits = []
-    for inspection, entity_type, first_review in session.execute(query):
+    for inspection in session.execute(query):
+        entity_type, first_review = inspection.entity_type, inspection.first_review
         times = [t for t in (inspection.submitted_at, first_review) if t is not None]
         entered = min(_aware(t) for t in times)
         visits.append(

@@ -86,7 +86,7 @@ SETUP = [
        FROM generate_series(0, :inspections - 1) g
        JOIN bench_ent be ON be.n = g % (:units * 10)
        CROSS JOIN LATERAL (SELECT timestamptz '2023-05-01 01:00+00'
-                                  + ((g * 7919) % :days) * interval '1 day' AS t) d""",
+                                  + ((g::bigint * 7919) % :days) * interval '1 day' AS t) d""",
     """CREATE TEMP TABLE bench_insp AS
        SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, unit_id, enterprise_id, kind,
               started_at, inspector_id

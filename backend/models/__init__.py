@@ -36,6 +36,7 @@ from .records import (
     RecordMedia,
     RecordVersion,
 )
+from .reports import ReportFiling
 from .sync import Change, SyncCommand, SyncMeta
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "RecordFamily",
     "RecordMedia",
     "RecordVersion",
+    "ReportFiling",
     "Role",
     "SyncCommand",
     "SyncMeta",

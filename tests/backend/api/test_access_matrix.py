@@ -400,6 +400,20 @@ UNSCOPED: dict[str, Unscoped] = {
             ),
         }.items()
     },
+    # Reports: the caller's own unit by default; another unit's is 404 (tests/backend/reports).
+    "GET /api/v1/reports/dispatch": Unscoped(
+        "/api/v1/reports/dispatch?template=fuzhou&month=2023-09", ALL_OK, NEEDS_TOKEN
+    ),
+    "GET /api/v1/reports/dispatch/cell": Unscoped(
+        "/api/v1/reports/dispatch/cell?template=fuzhou&month=2023-09&column=penalties",
+        ALL_OK,
+        NEEDS_TOKEN,
+    ),
+    "GET /api/v1/reports/filings": Unscoped(
+        "/api/v1/reports/filings?template=fuzhou&month=2023-09", ALL_OK, NEEDS_TOKEN
+    ),
+    # An empty filing is a 422 before any unit is looked up; who may file: tests/backend/reports.
+    "POST /api/v1/reports/filings": Unscoped("/api/v1/reports/filings", ALL_OK, NEEDS_TOKEN, {}),
     "GET /api/v1/documents/<sha256>": Unscoped(
         f"/api/v1/documents/{NOT_A_HASH}", NOWHERE, NEEDS_TOKEN
     ),

@@ -1,0 +1,275 @@
+"""The 调度表: a template's figures for a unit and a period, computed from the records' history
+(docs/reports.md).
+
+``compute`` loads what the records said at the cut-off (``facts``), applies each column's
+counting rules (``counting``) row by row, one row per sub-unit, and adds the rows up: the total
+is the sum of the rows by construction. Every figure keeps the items behind it, counted or
+excluded with the reason, for the cell endpoint and the warnings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Unit, UnitKind
+from reports import ReportingPeriod, Template, TemplateError, load_template
+from reports.calendar import CalendarUnknown
+from reports.metrics import METRICS as METRIC_TYPES
+
+from . import counting
+from . import facts as facts_
+from .counting import REASONS, Item
+from .errors import ColumnUnknown, PeriodInvalid, RowUnknown, TemplateUnknown
+from .facts import Facts, Moments
+
+__all__ = [
+    "REASONS",
+    "Cell",
+    "ColumnUnknown",
+    "Item",
+    "PeriodInvalid",
+    "Report",
+    "Row",
+    "RowUnknown",
+    "TemplateUnknown",
+    "column_key",
+    "compute",
+    "period_for",
+    "template",
+]
+
+Value = int | Decimal | str | None
+
+
+@dataclass
+class Cell:
+    value: Value
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def counted(self) -> list[Item]:
+        return [i for i in self.items if i.counted]
+
+
+@dataclass
+class Row:
+    unit_id: uuid.UUID
+    name: str
+    kind: str
+    cells: dict[str, Cell]
+
+
+@dataclass
+class Report:
+    template: Template
+    unit: Unit
+    period: ReportingPeriod
+    moments: Moments
+    rows: list[Row]
+    total: dict[str, Value]
+    rates: dict[str, Value]
+
+    def items(self) -> list[Item]:
+        return [i for row in self.rows for cell in row.cells.values() for i in cell.items]
+
+    def excluded(self) -> list[Item]:
+        return _unique(i for i in self.items() if not i.counted)
+
+    def late(self) -> list[Item]:
+        return _unique(i for i in self.items() if i.late)
+
+
+def _unique(items: Any) -> list[Item]:
+    seen, out = set(), []
+    for i in items:
+        key = (i.type, i.id, i.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
+def template(template_id: str) -> Template:
+    try:
+        return load_template(template_id)
+    except TemplateError:
+        raise TemplateUnknown(
+            f"No 调度表 template {template_id!r}: use licheng, fuzhou, haicheng or quanzhou."
+        ) from None
+
+
+def period_for(
+    t: Template, *, month: str | None, start: date | None, end: date | None, as_of: date | None
+) -> ReportingPeriod:
+    """The period asked for: ``month`` (YYYY-MM) for a monthly template, ``from``/``to`` for an
+    interval one; ``as_of`` alone is the month containing it, or the campaign's start to it."""
+    try:
+        if t.period.selection == "interval":
+            if start is None and end is None and as_of is not None:
+                start, end = t.period.starts_on, as_of
+            if start is None or end is None:
+                raise PeriodInvalid(
+                    f"Template {t.id} reports on a 数据统计区间: give from and to (or as_of).",
+                    errors={"from": ["Required with to."], "to": ["Required with from."]},
+                )
+            return t.period.for_interval(start, end)
+        if month is None and as_of is not None:
+            month = f"{as_of.year:04d}-{as_of.month:02d}"
+        if month is None:
+            raise PeriodInvalid(
+                f"Template {t.id} reports on a month: give month=YYYY-MM (or as_of).",
+                errors={"month": ["Required."]},
+            )
+        year, mon = (int(x) for x in month.split("-"))
+        return t.period.for_month(year, mon)
+    except CalendarUnknown as exc:
+        raise PeriodInvalid(str(exc), errors={"month": [str(exc)]}) from None
+    except ValueError as exc:
+        raise PeriodInvalid(
+            f"The period is not valid: {exc}.", errors={"period": [str(exc)]}
+        ) from None
+
+
+def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) -> Report:
+    m = Moments.of(period)
+    groups = _row_units(session, unit)
+    all_ids = [uid for _, ids in groups for uid in ids]
+    loaded = facts_.load(session, all_ids, m, monthly=t.period.accumulation == "monthly")
+    by_unit = _by_unit(loaded)
+    rows = []
+    for row_unit, ids in groups:
+        mine = _subset(by_unit, ids)
+        own = row_unit.id == unit.id and len(groups) > 1
+        if own and not (mine.hazards or mine.visits or mine.records):
+            continue  # the parent's own row appears only when it recorded something itself
+        rows.append(_row(t, row_unit, mine, m))
+    total = _total(t, rows)
+    return Report(t, unit, period, m, rows, total, _rates(t, total))
+
+
+def column_key(t: Template, key: str) -> str:
+    if key not in {c.key for c in t.columns}:
+        raise ColumnUnknown(
+            f"Template {t.id} has no column {key!r}: GET /api/v1/reports/templates/{t.id} "
+            "lists them.",
+            errors={"column": ["Unknown column."]},
+        )
+    return key
+
+
+def _row_units(session: Session, unit: Unit) -> list[tuple[Unit, list[uuid.UUID]]]:
+    """One row per child unit (covering its sub-units), and the unit's own row last."""
+    below = session.scalars(
+        select(Unit).where(Unit.path.startswith(unit.path, autoescape=True)).order_by(Unit.path)
+    ).all()
+    # 镇街 first, then 区直部门 (as 荔城 prints them), each in the order they were set up.
+    children = sorted(
+        (u for u in below if u.parent_id == unit.id),
+        key=lambda u: (u.kind is not UnitKind.town, u.created_at, u.name),
+    )
+    if not children:
+        return [(unit, [unit.id])]
+    groups = []
+    for child in children:
+        ids = [u.id for u in below if u.path.startswith(child.path)]
+        groups.append((child, ids))
+    groups.append((unit, [unit.id]))
+    return groups
+
+
+def _by_unit(f: Facts) -> dict[uuid.UUID, Facts]:
+    out: dict[uuid.UUID, Facts] = {}
+    for h in f.hazards:
+        out.setdefault(h.unit_id, Facts([], [], [])).hazards.append(h)
+    for v in f.visits:
+        out.setdefault(v.unit_id, Facts([], [], [])).visits.append(v)
+    for r in f.records:
+        out.setdefault(r.unit_id, Facts([], [], [])).records.append(r)
+    return out
+
+
+def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID]) -> Facts:
+    parts = [by_unit[i] for i in ids if i in by_unit]
+    return Facts(
+        hazards=[h for p in parts for h in p.hazards],
+        visits=[v for p in parts for v in p.visits],
+        records=[r for p in parts for r in p.records],
+    )
+
+
+def _row(t: Template, unit: Unit, f: Facts, m: Moments) -> Row:
+    kind = "town" if unit.kind is UnitKind.town else "department"
+    cells: dict[str, Cell] = {}
+    for col in t.columns:
+        if col.metric == "ratio":
+            continue
+        params = {**col.params, "_campaign": t.period.campaign, "_late": t.late_policy}
+        items = counting.METRICS[col.metric](f, m, params)
+        if t.late_policy == "exclude":
+            items = [i.excluded("late") if i.late and i.counted else i for i in items]
+        if kind in col.not_for:
+            cells[col.key] = Cell(None, [i.excluded("town.not_reported") for i in items])
+            continue
+        cells[col.key] = Cell(_value(col.metric, items), items)
+    for col in t.columns:
+        if col.metric == "ratio":
+            cells[col.key] = Cell(
+                _ratio(cells[str(col.numerator)].value, cells[str(col.denominator)].value)
+            )
+    return Row(unit.id, unit.name, kind, cells)
+
+
+def _value(metric: str, items: list[Item]) -> Value:
+    counted = [i.value for i in items if i.counted]
+    if METRIC_TYPES[metric][0] == "flag":
+        return "是" if counted else "否"
+    if METRIC_TYPES[metric][0] == "amount":
+        return _plain(sum((Decimal(v) for v in counted), Decimal(0)))
+    return sum(int(v) for v in counted)
+
+
+def _total(t: Template, rows: list[Row]) -> dict[str, Value]:
+    total: dict[str, Value] = {}
+    for col in t.columns:
+        if col.metric == "ratio":
+            continue
+        values = [r.cells[col.key].value for r in rows if r.cells[col.key].value is not None]
+        if METRIC_TYPES[col.metric][0] == "flag":
+            total[col.key] = "是" if "是" in values else "否"
+        elif METRIC_TYPES[col.metric][0] == "amount":
+            total[col.key] = _plain(sum((Decimal(str(v)) for v in values), Decimal(0)))
+        else:
+            total[col.key] = sum(int(str(v)) for v in values)
+    for col in t.columns:
+        if col.metric == "ratio":
+            total[col.key] = _ratio(total[str(col.numerator)], total[str(col.denominator)])
+    return total
+
+
+def _plain(amount: Decimal) -> Decimal:
+    """万元 without trailing zeros or an exponent: 2, 0.02, 114.438."""
+    return Decimal(format(amount.normalize(), "f"))
+
+
+def _ratio(numerator: Value, denominator: Value) -> Decimal | None:
+    """Percent, two decimals; None (shown as none, never 100%) when the denominator is 0."""
+    den = Decimal(str(denominator or 0))
+    if den == 0:
+        return None
+    return (Decimal(str(numerator or 0)) * 100 / den).quantize(Decimal("0.01"))
+
+
+def _rates(t: Template, total: dict[str, Value]) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for rate in t.rates:
+        num = sum(Decimal(str(total[k] or 0)) for k in rate.numerator)
+        den = sum(Decimal(str(total[k] or 0)) for k in rate.denominator)
+        out[rate.key] = _ratio(num, den)
+    return out

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from werkzeug.wrappers import Response
 
-from . import faults
+from . import faults, logs, telemetry
 from .config import Config
 from .db import Database
 from .extensions import Services, build_services
@@ -18,7 +16,7 @@ from .serving import BodyDeadline
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
-    logging.basicConfig(level=config.log_level)
+    logs.configure(config.log_level, config.log_format)
     app = Flask("backend")
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -47,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     from . import console
     from .api import register_api
 
+    telemetry.register(app)  # first: its after-request hook then runs last, on the final reply
     register_api(app)
     console.register(app)
     app.add_url_rule("/api/docs/static/<path:filename>", "swagger_static", _swagger_static)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
 from pathlib import Path
@@ -82,6 +83,8 @@ def run(host: str, port: int) -> None:
     runtime.start_sweeper(svc)
     click.echo(f"Anjian on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The app logs every request itself (JSON, with its route and user): not werkzeug's lines.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 

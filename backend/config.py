@@ -44,6 +44,12 @@ class Config:
     fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
     job_lease_seconds: int = 300
     body_timeout_seconds: int = 60  # a request body must arrive within this (backend/serving.py)
+    log_format: str = "json"  # json (one object per line) or text (backend/logs.py)
+    # Bearer token that GET /metrics requires; unset, /metrics is not served (404).
+    metrics_token: str | None = None
+    # Where each process writes its metrics for /metrics to sum (prometheus_client reads the
+    # variable itself, at import; this is the same value, for readiness and docs).
+    metrics_dir: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -89,7 +95,30 @@ class Config:
             fault=_fault(env, mode),
             job_lease_seconds=_int(env, "ANJIAN_JOB_LEASE", 300),
             body_timeout_seconds=_int(env, "ANJIAN_BODY_TIMEOUT", 60),
+            log_format=_log_format(env),
+            metrics_token=_metrics_token(env),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    fmt = env.get("LOG_FORMAT", "json").lower()
+    if fmt not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {fmt!r}")
+    return fmt
+
+
+METRICS_TOKEN_MIN = 24
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("ANJIAN_METRICS_TOKEN") or None
+    if token is not None and len(token) < METRICS_TOKEN_MIN:
+        raise ConfigError(
+            f"ANJIAN_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters "
+            "(it guards what the service reveals about its load and failures)"
+        )
+    return token
 
 
 def _fault(env: Mapping[str, str], mode: str) -> tuple[str, Path] | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import request
+from flask import g, request
 from flask.views import MethodView
 
-from backend import faults
+from backend import faults, metrics
 from backend.errors import ProtocolUnsupported, PushTooLarge
 from backend.models import utcnow
 from backend.services.sync import devices, pull, push
@@ -119,6 +119,7 @@ class Devices(MethodView):
     @blp.response(200, DeviceResponse)
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Register this tablet for the signed-in user (idempotent)"""
+        g.device_id = args["device_id"]  # for the request's log line
         device = devices.register(db(), current_user(), args.pop("device_id"), **args)
         return {"device_id": device.id, "last_seq": device.last_seq, "server_time": utcnow()}
 
@@ -132,6 +133,7 @@ class Push(MethodView):
     @blp.alt_response(413, description="sync.too_large: limits in errors")
     def post(self, args: dict[str, Any]) -> Any:
         """Apply the device's numbered commands, each exactly once"""
+        g.device_id = args["device_id"]
         refused = check_push(args["protocol"], len(args["mutations"]), _body_size())
         if refused is not None:
             raise REFUSED[refused.code](refused.message, errors=refused.errors)
@@ -142,6 +144,7 @@ class Push(MethodView):
         result = push.push(db(), current_user(), args["device_id"], mutations)
         faults.reached("push.before_commit")
         after_commit(lambda: faults.reached("push.after_commit"))
+        after_commit(lambda: metrics.count_commands(result.results))
         return result
 
 
@@ -153,4 +156,7 @@ class Pull(MethodView):
     @blp.response(200, PullResponse)
     def post(self, args: dict[str, Any]) -> Any:
         """What changed for this device since its cursors"""
-        return pull.pull(db(), current_user(), **args)
+        g.device_id = args["device_id"]
+        result = pull.pull(db(), current_user(), **args)
+        after_commit(lambda: metrics.SYNC_PULL_CHANGES.inc(len(result.changes)))
+        return result

@@ -25,6 +25,7 @@ never delivered, got stuck, or whose lease lapsed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend import metrics
 from backend.extensions import Services
 from backend.models import OutboxItem, utcnow
 
@@ -54,7 +56,43 @@ def job_id(item_id: int, claims: int = 0) -> str:
 def run(item_id: int) -> str:
     """The rq job: claim the row, do the work, record it, exactly once. "done", "skipped" (done,
     failed, or held by another job), or "lost" (the lease ran out first; the row is someone
-    else's now)."""
+    else's now). Each run is counted by kind and outcome ("failed" when it raises, and rq
+    retries) and logged with its kind, outbox id and outcome."""
+    started, seen = time.perf_counter(), {"kind": ""}
+    outcome = "failed"
+    try:
+        outcome = _run(item_id, seen)
+        return outcome
+    finally:
+        kind = seen["kind"] or _kind_of(item_id)
+        seconds = time.perf_counter() - started
+        metrics.count_job(kind, outcome, seconds)
+        log.log(
+            logging.WARNING if outcome == "failed" else logging.INFO,
+            "job %s outbox %s: %s",
+            kind,
+            item_id,
+            outcome,
+            extra={
+                "kind": kind,
+                "outbox_id": item_id,
+                "outcome": outcome,
+                "duration_ms": round(seconds * 1000, 1),
+            },
+        )
+
+
+def _kind_of(item_id: int) -> str:
+    """The kind of a row this job did not claim (for its metrics and log line)."""
+    try:
+        with services().db.session() as session:
+            kind = session.scalar(select(OutboxItem.kind).where(OutboxItem.id == item_id))
+    except Exception:  # the database is away: the run failed for that very reason
+        return "unknown"
+    return kind or "unknown"
+
+
+def _run(item_id: int, seen: dict[str, str]) -> str:
     svc = services()
     recording: list[Job] = []
     try:
@@ -62,6 +100,7 @@ def run(item_id: int) -> str:
             jobs = _claim(session, svc, [item_id])
             if not jobs:
                 return "skipped"
+            seen["kind"] = jobs[0].kind
             handler = HANDLERS.get(jobs[0].kind)
             if handler is not None and handler.perform is None:
                 # No I/O phase: the record goes in the claim's own short transaction, with as

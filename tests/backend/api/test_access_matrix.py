@@ -287,6 +287,9 @@ UNSCOPED: dict[str, Unscoped] = {
         "/static/nothing.txt", NOWHERE, dict.fromkeys(STATES, MISSING)
     ),
     "GET /healthz": Unscoped("/healthz", ALL_OK, PUBLIC),
+    # Not a user's route at all: without ANJIAN_METRICS_TOKEN it is not served, and no user's
+    # token opens it (tests/backend/test_observability.py: its own token does).
+    "GET /metrics": Unscoped("/metrics", NOWHERE, dict.fromkeys(STATES, MISSING)),
     "GET /readyz": Unscoped("/readyz", ALL_OK, PUBLIC),
     "GET /api/v1/healthz": Unscoped("/api/v1/healthz", ALL_OK, PUBLIC),
     "GET /api/v1/readyz": Unscoped("/api/v1/readyz", ALL_OK, PUBLIC),

@@ -530,13 +530,15 @@ def test_an_admin_retries_a_failed_job(world: World) -> None:
         payload={},
         status="failed",
         attempts=5,
-        last_error="boom",
+        last_error="OperationalError: could not connect to server: 连接被拒绝 " + "x" * 200,
     )
     world.session.add(item)
     world.session.commit()
     token = sign_in(world.client, world.admin)
     page = world.client.get("/console/admin/jobs").get_data(as_text=True)
     assert "ledger:console-test" in page
+    assert "OperationalError: could not connect to server: 连接被拒绝" in page  # the reason
+    assert f'title="{item.last_error}"' in page  # in full, however long
     reply = world.client.post(
         "/console/admin/jobs", data={"item_id": str(item.id), "csrf_token": token}
     )
@@ -624,3 +626,6 @@ def test_findings_of_one_situation_are_shown_as_one_major_and_merged(world: Worl
     page = world.client.get(f"/console/inspections/{submitted.id}").get_data(as_text=True)
     assert page.count("；并入隐患 1 的台账条目") == 2  # the confirmations of parts 2 and 3
     assert page.count(entry.number) >= 3  # each part links to the one entry
+    assert "ledger:console-test" not in world.client.get("/console/admin/jobs").get_data(
+        as_text=True
+    )

@@ -62,14 +62,22 @@ def route_of(req: Request) -> str:
 
 
 def _who() -> tuple[str | None, str | None]:
-    user = g.get("user") or g.get("console_user")
-    token = g.get("access_token")
-    device = g.get("device_id") or (token.device_id if token is not None else None)
-    return (str(user.id) if user is not None else None, str(device) if device else None)
+    user_id, device_id = g.get("caller") or (None, None)
+    named = g.get("device_id")  # the device a sync call names
+    return user_id, str(named) if named else device_id
 
 
 def finish(response: Response) -> Response:
-    """The last after-request hook (registered first): the response is final, commit done."""
+    """The last after-request hook (registered first): the response is final, commit done.
+    Counting or logging never turns a reply into an error."""
+    try:
+        _observe(response)
+    except Exception:
+        logging.getLogger(__name__).exception("could not count or log a request")
+    return response
+
+
+def _observe(response: Response) -> None:
     req: Any = request
     seconds = time.perf_counter() - getattr(req, "started", time.perf_counter())
     route, status = route_of(request), response.status_code
@@ -92,7 +100,6 @@ def finish(response: Response) -> Response:
             "device_id": device_id,
         },
     )
-    return response
 
 
 # --- /metrics ------------------------------------------------------------------------------------

@@ -68,6 +68,12 @@ def current_token() -> AccessToken:
     return cast(AccessToken, g.access_token)
 
 
+def note_caller(access: AccessToken) -> None:
+    """Who is calling, as plain values for the request's log line (written after the session
+    has closed, when the ORM objects can no longer load anything)."""
+    g.caller = (str(access.user_id), str(access.device_id) if access.device_id else None)
+
+
 def login_required(*roles: Role) -> Callable[[F], F]:
     """Authenticate the bearer token; with roles, also require one of them."""
 
@@ -83,6 +89,7 @@ def login_required(*roles: Role) -> Callable[[F], F]:
                 )
             access = auth.authenticate(db(), services().config.secret_key, token.strip())
             g.access_token, g.user = access, access.user
+            note_caller(access)
             if roles:
                 scope.require_role(access.user, *roles)
             return view(*args, **kwargs)

@@ -22,7 +22,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from backend.api.context import db, services
+from backend.api.context import db, note_caller, services
 from backend.errors import DomainError, PermissionDenied
 from backend.models import Role, User
 from backend.services import auth
@@ -105,6 +105,7 @@ def load_user() -> User | None:
         session.pop("token", None)
         return None
     g.console_user = access.user
+    note_caller(access)
     return access.user
 
 

@@ -235,3 +235,20 @@ def test_the_request_line_names_the_route_user_device_status_and_request_id(
     assert line["user_id"] == str(user.id)
     assert line["device_id"] == tablet.device_id
     assert line["duration_ms"] >= 0
+
+
+def test_a_refused_signed_in_request_keeps_its_status_and_names_its_caller(
+    client: FlaskClient, session: Session, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal rolls the session back and expires the caller's ORM objects: the request line,
+    written after that, must not need them (it once turned this 404 into a 500)."""
+    unit = make_unit(session)
+    user = make_user(session, unit, Role.inspector)
+    headers = bearer_headers(app, session, user)
+    other = make_enterprise(session, make_unit(session))
+    session.commit()
+    with caplog.at_level(logging.INFO, logger="anjian.request"):
+        reply = client.get(f"/api/v1/enterprises/{other.id}", headers=headers)
+    assert reply.status_code == 404
+    [line] = [r.__dict__ for r in caplog.records if r.name == "anjian.request"]
+    assert (line["status"], line["user_id"]) == (404, str(user.id))

@@ -12,6 +12,8 @@ and a real `anjian worker`, sharing PROMETHEUS_MULTIPROC_DIR, on SQLite and Post
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -112,6 +114,25 @@ def test_a_scrape_sums_the_request_counters_of_every_gunicorn_worker(
     assert {line["request_id"] for line in lines} == request_ids
     assert {line["user_id"] for line in lines} == {user_id}
     assert all(line["status"] == 200 and line["duration_ms"] >= 0 for line in lines)
+
+    # A worker killed outright: gunicorn replaces it, and what it had counted stays counted.
+    victim = next(iter(served))
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline and victim in _worker_pids(server):
+        time.sleep(0.2)
+    assert victim not in _worker_pids(server)
+    reply = server.request("GET", ME, headers=headers)
+    assert reply.status == 200
+    later = scrape(server)
+    counted = value(later, "anjian_http_requests_total", route=ME, method="GET", status="200")
+    assert counted == sent + 1
+
+
+def _worker_pids(server: Gunicorn) -> set[int]:
+    assert server.process is not None
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    return {int(pid) for pid in children.read_text().split()}
 
 
 def test_a_job_that_fails_in_an_anjian_worker_is_counted_and_logged_by_kind(

@@ -1,11 +1,13 @@
 """The access matrix (issue 12): every registered route, as every role, against resources of the
-caller's unit, a sibling, the parent and (for a district admin) a child unit; and with no token,
-a revoked token and a deactivated user. The expected result of every cell is in ROWS; a route
-that is not in ROWS fails the test, so a new route cannot arrive without deciding who may use it.
+caller's unit, a sibling, the parent and a child unit; and with no token, a revoked token and a
+deactivated user. The expected result of every cell is in ROWS (and LISTED); a route that is in
+no table fails the test, and so does a route whose path names something without a row in ROWS
+(or a reason in NAMES_NO_UNITS_RESOURCE), so a new route cannot arrive without deciding who may
+use it where.
 
-Units are two levels deep (a district, its towns and departments), so the callers sit in the
-town T under the district D, beside the sibling town S; the district admin is the caller that
-has a child unit (T). Cells:
+Units are two levels deep (a district, its towns and departments): inspectors, supervisors and
+an admin of the town T (beside its sibling town S, under the district D) and of the district D
+(whose child is T). Cells:
 
 - "ok": the caller got past authentication, authorisation and the scope check (any status but
   401, 403 and 404: a 200, or a 409/422 about the request itself);
@@ -13,9 +15,9 @@ has a child unit (T). Cells:
   as missing (nothing leaks); "401": not signed in.
 
 ROWS holds the routes whose path names a unit's resource (unit, user, device, enterprise,
-inspection), each tried against the resource in every place; UNSCOPED the rest, tried as each
-role. Hazards and photos are named there by made-up ids (404 to everyone); their own unit
-dimension is tested in tests/backend/ledger/ and tests/backend/media/test_access.py.
+inspection, hazard, photo, activity, enforcement action, document), each tried against that
+unit's resource in every place; LISTED the hazard routes again on hazards the district lists
+(挂牌督办), which its supervisors follow below it; UNSCOPED the rest, tried as each role.
 """
 
 from __future__ import annotations

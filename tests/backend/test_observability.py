@@ -7,6 +7,7 @@ Counters are process-wide, so each test compares a scrape before and after what 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -21,7 +22,10 @@ from sqlalchemy.orm import Session
 
 from backend.app import create_app
 from backend.config import Config, ConfigError
+from backend.jobs import outbox
 from backend.models import OutboxItem, Role
+from tests.backend.ledger.support import RecordingDispatcher
+from tests.backend.media.support import camera_jpeg
 from tests.conftest import make_config
 from tests.factories import bearer_headers, make_enterprise, make_unit, make_user
 from tests.support.server import free_port
@@ -49,7 +53,10 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(ANJIAN_METRICS_TOKEN=TOKEN)
+    """Jobs wait for the test (a thread of its own must not share the test's connection)."""
+    flask_app = make_app(ANJIAN_METRICS_TOKEN=TOKEN)
+    flask_app.extensions["anjian"].dispatcher = RecordingDispatcher()
+    return flask_app
 
 
 def test_metrics_is_not_served_without_a_configured_token(
@@ -252,3 +259,48 @@ def test_a_refused_signed_in_request_keeps_its_status_and_names_its_caller(
     assert reply.status_code == 404
     [line] = [r.__dict__ for r in caplog.records if r.name == "anjian.request"]
     assert (line["status"], line["user_id"]) == (404, str(user.id))
+
+
+def test_a_photo_upload_is_counted_with_its_bytes(
+    client: FlaskClient, session: Session, app: Flask
+) -> None:
+    headers = bearer_headers(app, session, make_user(session, make_unit(session), Role.inspector))
+    session.commit()
+    photo = camera_jpeg()
+    before = scrape(client)
+    reply = client.put(
+        f"/api/v1/media/{hashlib.sha256(photo).hexdigest()}",
+        data=photo,
+        headers={**headers, "Content-Type": "image/jpeg"},
+    )
+    assert reply.status_code == 200, reply.json
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("anjian_sync_requests_total", operation="upload", outcome="ok") == 1
+    assert delta("anjian_upload_bytes_total", kind="photo") == len(photo)
+
+
+def test_job_runs_are_counted_by_kind_and_outcome(
+    client: FlaskClient, session: Session, app: Flask
+) -> None:
+    unit = make_unit(session)
+    row = OutboxItem(
+        kind="media.arrived",
+        key="metrics-arrived",
+        payload={"sha256": "0" * 64, "unit_id": str(unit.id)},
+    )
+    session.add(row)
+    session.commit()
+    before = scrape(client)
+    assert outbox.run(row.id) == "done"
+    assert outbox.run(row.id) == "skipped"  # done already: nothing to claim
+    after = scrape(client)
+
+    def delta(outcome: str) -> float:
+        name, labels = "anjian_jobs_total", {"kind": "media.arrived", "outcome": outcome}
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert (delta("done"), delta("skipped"), delta("failed")) == (1, 1, 0)

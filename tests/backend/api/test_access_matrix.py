@@ -234,6 +234,7 @@ NAMES_NO_UNITS_RESOURCE = {
     "GET /api/v1/checklists/<code>/versions": "the published checklists are everyone's",
     "GET /api/v1/checklists/<code>/versions/<version>": "the published checklists are everyone's",
     "POST /api/v1/checklists/<code>/versions/<version>/evaluate": "a checklist, no record",
+    "GET /api/v1/standards/<code>": "the clause catalogue is everyone's (docs/standards.md)",
 }
 
 
@@ -280,7 +281,13 @@ def _build(client: FlaskClient, session: Session, app: Flask) -> Matrix:
         reply = client.post(
             f"/api/v1/hazards/{m.resources[('listed', name)]}/events",
             headers=m.token(lister),
-            json={"type": "listed", "unit_id": str(district.id), "comment": "区挂牌督办"},
+            json={
+                "type": "listed",
+                "unit_id": str(district.id),
+                "comment": "区挂牌督办",
+                "requirements": "落实一患一策，按期整改销号",
+                "deadline": "2027-03-31",
+            },
         )
         assert reply.status_code == 200, reply.json
         session.commit()

@@ -1,0 +1,345 @@
+"""What a correctly filled table satisfies, and every place a filled one does not.
+
+The relations are data: the ``[checks]`` table of the template's own file
+(``reports/templates/<id>.toml``), each with the reason it must hold, so a variant's checks sit
+beside its columns. docs/report-check.md lists them for 荔城 and where each comes from.
+
+Kinds of relation:
+
+- the total row (累计) is the sum of the unit rows, column by column;
+- ``at_most``: a column is at most the sum of others (已整改 ≤ 排查; 挂牌督办 ≤ the majors it
+  lists; 匿名举报查实奖励金额 ≤ 总金额);
+- ``requires``: a column above zero needs another above zero (a 罚款金额 needs a 行政处罚);
+- a column a kind of unit does not report (``not_for`` in the column, e.g. 帮扶指导重点县区（镇街）
+  for a 镇街) is empty or zero in that unit's row; a row is a 镇街 by its name's ending;
+- every figure is a number, not below zero, and whole where its unit counts things (条, 家次 …).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from reports.loader import TEMPLATES_DIR, TemplateError
+from reports.model import Column, Template
+
+from .reading import Cell
+from .table import Row, Table, same
+
+RelationKind = Literal["at_most", "requires"]
+# What a person types for "nothing" in a cell of these forms.
+NOTHING = frozenset({"", "/", "-", "—", "无"})
+
+
+@dataclass(frozen=True)
+class Relation:
+    kind: RelationKind
+    left: str  # column key
+    right: tuple[str, ...]  # column keys
+    why: str
+
+
+@dataclass(frozen=True)
+class Checks:
+    total_labels: tuple[str, ...]
+    town_suffixes: tuple[str, ...]
+    whole_units: frozenset[str]
+    relations: tuple[Relation, ...]
+    not_for_why: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # total, at_most, requires, not_for, not_a_number, negative, not_whole, unit, …
+    where: str  # the cell: "K5", "line 153", or the sheet's name for the table as a whole
+    row: str | None
+    column: str | None  # the column's key
+    heading: str | None  # the column's printed headings, "/"-joined
+    message: str  # the arithmetic, and why it cannot be
+
+    def line(self) -> str:
+        what = " ".join(p for p in (self.row, self.heading) if p)
+        return f"{self.where}: {what}: {self.message}" if what else f"{self.where}: {self.message}"
+
+
+# Loading ------------------------------------------------------------------------------------------
+
+
+def load_checks(template: Template, root: Path = TEMPLATES_DIR) -> Checks:
+    """The ``[checks]`` table of the template's file, its column keys checked."""
+    name = f"{template.id}.toml"
+    data = tomllib.loads((root / name).read_text(encoding="utf-8")).get("checks")
+    if not isinstance(data, dict):
+        raise TemplateError(f"{name}: no [checks] table: this template cannot be checked")
+    keys = {c.key for c in template.columns}
+    relations = tuple(_relation(name, n, raw, keys) for n, raw in enumerate(data["relations"]))
+    units = {c.unit for c in template.columns if c.unit}
+    whole = frozenset(_strings(name, data, "whole_units"))
+    if not whole <= units | {"%"} and not whole:
+        raise TemplateError(f"{name}: [checks] whole_units names units of its columns")
+    return Checks(
+        total_labels=_strings(name, data, "total_labels"),
+        town_suffixes=_strings(name, data, "town_suffixes"),
+        whole_units=whole,
+        relations=relations,
+        not_for_why=str(data.get("not_for_why", "")),
+    )
+
+
+def _strings(name: str, data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TemplateError(f"{name}: [checks] {key} must be a list of strings")
+    return tuple(value)
+
+
+def _relation(name: str, n: int, raw: Any, keys: set[str]) -> Relation:
+    where = f"{name}: [[checks.relations]] {n + 1}"
+    if not isinstance(raw, dict) or raw.get("kind") not in ("at_most", "requires"):
+        raise TemplateError(f"{where}: kind must be 'at_most' or 'requires'")
+    left, right, why = raw.get("left"), raw.get("right"), raw.get("why")
+    if not isinstance(right, list) or not right or not isinstance(why, str) or not why:
+        raise TemplateError(f"{where}: give left, right (a list of column keys) and why")
+    unknown = sorted({left, *right} - keys, key=str)
+    if unknown:
+        raise TemplateError(f"{where}: no column {', '.join(map(str, unknown))} in the template")
+    return Relation(raw["kind"], str(left), tuple(map(str, right)), why)
+
+
+# Checking -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Figure:
+    cell: Cell | None
+    value: Decimal | None  # None: not a number (reported once, left out of every relation)
+
+
+def check(table: Table, checks: Checks) -> list[Finding]:
+    """Every inconsistency the table's figures prove, in the order of the table."""
+    template = table.template
+    headings = _headings(template)
+    findings: list[Finding] = list(_unit_findings(table, headings))
+    figures: list[dict[str, _Figure]] = []
+    for row in table.rows:
+        parsed, problems = _figures(row, template, checks, headings)
+        findings.extend(problems)
+        figures.append(parsed)
+    totals = [n for n, row in enumerate(table.rows) if _is_total(row, checks)]
+    findings.extend(_row_set_findings(table, totals, checks))
+    if len(totals) == 1:
+        findings.extend(_total_findings(table, figures, totals[0], headings))
+    for row, parsed in zip(table.rows, figures, strict=True):
+        findings.extend(_relation_findings(row, parsed, checks, headings))
+        if not _is_total(row, checks) and _is_town(row, checks):
+            findings.extend(_not_for_findings(row, parsed, template, checks, headings))
+    return findings
+
+
+def _headings(template: Template) -> dict[str, str]:
+    paths = {c.key: "/".join(h for h in c.heading if h) for c in template.columns}
+    shared = {p for p in paths.values() if list(paths.values()).count(p) > 1}
+    return {
+        c.key: f"{paths[c.key]}（{c.unit}）" if paths[c.key] in shared else paths[c.key]
+        for c in template.columns
+    }
+
+
+def _is_total(row: Row, checks: Checks) -> bool:
+    return same(row.label) in {same(label) for label in checks.total_labels}
+
+
+def _is_town(row: Row, checks: Checks) -> bool:
+    return same(row.label).endswith(checks.town_suffixes)
+
+
+def _unit_findings(table: Table, headings: dict[str, str]) -> Iterator[Finding]:
+    for cell, column in zip(table.units, table.template.columns, strict=False):
+        if cell is not None and column.unit and same(cell.text) != same(column.unit):
+            yield Finding(
+                "unit",
+                cell.where,
+                None,
+                column.key,
+                headings[column.key],
+                f"the units row reads {cell.text or '(empty)'!r} where the form prints "
+                f"{column.unit!r}; figures in other units cannot be added to the others'",
+            )
+
+
+def _figures(
+    row: Row, template: Template, checks: Checks, headings: dict[str, str]
+) -> tuple[dict[str, _Figure], list[Finding]]:
+    parsed: dict[str, _Figure] = {}
+    problems: list[Finding] = []
+    for cell, column in zip(row.cells, template.columns, strict=True):
+        value, problem = _number(cell, column, checks)
+        parsed[column.key] = _Figure(cell, value)
+        if problem:
+            where = cell.where if cell is not None else row.label_cell.where
+            problems.append(Finding(problem[0], where, row.label, column.key,
+                                    headings[column.key], problem[1]))
+    return parsed, problems
+
+
+def _number(
+    cell: Cell | None, column: Column, checks: Checks
+) -> tuple[Decimal | None, tuple[str, str] | None]:
+    raw: Any = cell.value if cell is not None else None
+    if raw is None or isinstance(raw, str) and same(raw) in NOTHING:
+        return Decimal(0), None
+    if isinstance(raw, bool) or isinstance(raw, dt.date | dt.time | dt.timedelta):
+        return None, ("not_a_number", f"{raw!s} is not a number (a date or a yes/no?)")
+    if isinstance(raw, int | float):
+        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+    else:
+        value = _parse(str(raw))
+        if value is None:
+            return None, ("not_a_number", f"{str(raw).strip()!r} is not a number")
+    if not value.is_finite():
+        return None, ("not_a_number", f"{raw!s} is not a number")
+    if value < 0:
+        return value, ("negative", f"{show(value)} is below zero; a count or amount cannot be")
+    if column.unit in checks.whole_units and value != value.to_integral_value():
+        return value, (
+            "not_whole",
+            f"{show(value)} {column.unit} is not a whole number; {column.unit} counts things",
+        )
+    return value, None
+
+
+def _parse(text: str) -> Decimal | None:
+    plain = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    try:
+        return Decimal(plain)
+    except InvalidOperation:
+        return None
+
+
+def show(value: Decimal) -> str:
+    """A figure as a person writes it: 386, 114.438, 0.45."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _row_set_findings(table: Table, totals: list[int], checks: Checks) -> Iterator[Finding]:
+    if not totals:
+        yield Finding(
+            "no_total_row",
+            table.sheet.name,
+            None,
+            None,
+            None,
+            f"no {checks.total_labels[0]} row: the form's total row is missing, so the sum of "
+            "the rows was not checked",
+        )
+    for extra in totals[1:]:
+        row = table.rows[extra]
+        yield Finding(
+            "total_twice",
+            row.label_cell.where,
+            row.label,
+            None,
+            None,
+            f"a second total row (the first is {table.rows[totals[0]].label_cell.where}); "
+            "the sum of the rows was not checked",
+        )
+    seen: dict[str, Row] = {}
+    for n, row in enumerate(table.rows):
+        if n in totals:
+            continue
+        first = seen.setdefault(same(row.label), row)
+        if first is not row:
+            yield Finding(
+                "duplicate_row",
+                row.label_cell.where,
+                row.label,
+                None,
+                None,
+                f"{row.label} has a row already ({first.label_cell.where}); the total counts "
+                "each unit once",
+            )
+
+
+def _total_findings(
+    table: Table, figures: list[dict[str, _Figure]], total: int, headings: dict[str, str]
+) -> Iterator[Finding]:
+    units = [n for n in range(len(table.rows)) if n != total]
+    if not units:
+        return
+    first, last = table.rows[units[0]].label_cell.where, table.rows[units[-1]].label_cell.where
+    for column in table.template.columns:
+        stated = figures[total][column.key]
+        terms = [figures[n][column.key].value for n in units]
+        if stated.value is None or any(t is None for t in terms):
+            continue  # a cell that is not a number is reported on its own
+        values = [t for t in terms if t is not None]
+        summed = sum(values, Decimal(0))
+        if summed == stated.value:
+            continue
+        where = stated.cell.where if stated.cell else table.rows[total].label_cell.where
+        yield Finding(
+            "total",
+            where,
+            table.rows[total].label,
+            column.key,
+            headings[column.key],
+            f"{show(stated.value)} ≠ {show(summed)} = "
+            + " + ".join(show(v) for v in values)
+            + f", the sum of the {len(values)} rows ({first} to {last})",
+        )
+
+
+def _relation_findings(
+    row: Row, figures: dict[str, _Figure], checks: Checks, headings: dict[str, str]
+) -> Iterator[Finding]:
+    for relation in checks.relations:
+        left = figures[relation.left]
+        right = [figures[key] for key in relation.right]
+        if left.value is None or any(f.value is None for f in right):
+            continue
+        total = sum((f.value for f in right if f.value is not None), Decimal(0))
+        terms = " + ".join(
+            f"{headings[key]} {show(f.value or Decimal(0))}"
+            + (f" ({f.cell.where})" if f.cell is not None else "")
+            for key, f in zip(relation.right, right, strict=True)
+        )
+        where = left.cell.where if left.cell is not None else row.label_cell.where
+        if relation.kind == "at_most" and left.value > total:
+            sums = f" = {show(total)}" if len(right) > 1 else ""
+            message = f"{show(left.value)} > {terms}{sums}: {relation.why}"
+        elif relation.kind == "requires" and left.value > 0 and total == 0:
+            message = f"{show(left.value)} but {terms}: {relation.why}"
+        else:
+            continue
+        yield Finding(
+            relation.kind, where, row.label, relation.left, headings[relation.left], message
+        )
+
+
+def _not_for_findings(
+    row: Row,
+    figures: dict[str, _Figure],
+    template: Template,
+    checks: Checks,
+    headings: dict[str, str],
+) -> Iterator[Finding]:
+    for column in template.columns:
+        figure = figures[column.key]
+        if "town" in column.not_for and figure.value and figure.cell is not None:
+            yield Finding(
+                "not_for",
+                figure.cell.where,
+                row.label,
+                column.key,
+                headings[column.key],
+                f"{show(figure.value)}, but a 镇街 does not report it: {checks.not_for_why}",
+            )

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reports.loader import TEMPLATES_DIR, TemplateError
-from reports.model import Column, Template
+from reports.model import UNITS, Column, Template
 
 from .reading import Cell
 from .table import Row, Table, same
@@ -79,10 +79,9 @@ def load_checks(template: Template, root: Path = TEMPLATES_DIR) -> Checks:
         raise TemplateError(f"{name}: no [checks] table: this template cannot be checked")
     keys = {c.key for c in template.columns}
     relations = tuple(_relation(name, n, raw, keys) for n, raw in enumerate(data["relations"]))
-    units = {c.unit for c in template.columns if c.unit}
     whole = frozenset(_strings(name, data, "whole_units"))
-    if not whole <= units | {"%"} and not whole:
-        raise TemplateError(f"{name}: [checks] whole_units names units of its columns")
+    if not whole <= UNITS:
+        raise TemplateError(f"{name}: [checks] whole_units: unknown units {sorted(whole - UNITS)}")
     return Checks(
         total_labels=_strings(name, data, "total_labels"),
         town_suffixes=_strings(name, data, "town_suffixes"),
@@ -183,8 +182,9 @@ def _figures(
         parsed[column.key] = _Figure(cell, value)
         if problem:
             where = cell.where if cell is not None else row.label_cell.where
-            problems.append(Finding(problem[0], where, row.label, column.key,
-                                    headings[column.key], problem[1]))
+            problems.append(
+                Finding(problem[0], where, row.label, column.key, headings[column.key], problem[1])
+            )
     return parsed, problems
 
 
@@ -192,16 +192,17 @@ def _number(
     cell: Cell | None, column: Column, checks: Checks
 ) -> tuple[Decimal | None, tuple[str, str] | None]:
     raw: Any = cell.value if cell is not None else None
-    if raw is None or isinstance(raw, str) and same(raw) in NOTHING:
+    if raw is None or (isinstance(raw, str) and same(raw) in NOTHING):
         return Decimal(0), None
-    if isinstance(raw, bool) or isinstance(raw, dt.date | dt.time | dt.timedelta):
+    if isinstance(raw, bool | dt.date | dt.time | dt.timedelta):
         return None, ("not_a_number", f"{raw!s} is not a number (a date or a yes/no?)")
     if isinstance(raw, int | float):
         value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
     else:
-        value = _parse(str(raw))
-        if value is None:
+        parsed = _parse(str(raw))
+        if parsed is None:
             return None, ("not_a_number", f"{str(raw).strip()!r} is not a number")
+        value = parsed
     if not value.is_finite():
         return None, ("not_a_number", f"{raw!s} is not a number")
     if value < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import NoReturn
 
 from reports.model import Template
 
@@ -103,7 +104,7 @@ def _check_heading_row(
         _differs(template, sheet, extra.where, "(no more headings in this row)", extra.text)
 
 
-def _differs(template: Template, sheet: Sheet, where: str, expected: str, found: str) -> None:
+def _differs(template: Template, sheet: Sheet, where: str, expected: str, found: str) -> NoReturn:
     raise WrongTemplate(
         f"{sheet.name} {where}: the heading reads {found or '(empty)'!r} where {template.title} "
         f"(template {template.id}) prints {expected!r}; is this that form, unchanged?"
@@ -114,7 +115,9 @@ def _is_units_row(template: Template, row: list[Cell], offset: int) -> bool:
     """The row under the headings that prints a unit over most columns (条, 家次, 万元 …)."""
     cells = _columns(template, row, offset)
     label = row[offset].text if offset < len(row) else ""
-    printed = sum(1 for cell, col in zip(cells, template.columns, strict=True) if _unit_of(cell, col.unit))
+    printed = sum(
+        1 for cell, col in zip(cells, template.columns, strict=True) if _unit_of(cell, col.unit)
+    )
     return not label and printed * 2 > len(template.columns)
 
 
@@ -152,6 +155,13 @@ def _rows(template: Template, sheet: Sheet, start: int, offset: int) -> tuple[Ro
             continue
         if not label or same(label).startswith(_FOOTER):
             return tuple(rows)
+        if sheet.layout == "cell_per_line" and len(raw) != offset + 1 + len(cells):
+            # Pasted cells carry no position: a missing or extra one shifts every figure after it.
+            raise WrongTemplate(
+                f"{sheet.name} {raw[offset].where}: row {label} has {len(raw) - offset - 1} "
+                f"figures; {template.title} has {len(cells)} columns after "
+                f"{template.unit_heading}. Fill every cell (0 for none) and paste the table again."
+            )
         extra = raw[offset + 1 + len(cells) :]
         if any(c.text for c in extra):
             beyond = next(c for c in extra if c.text)

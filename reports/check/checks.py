@@ -276,9 +276,9 @@ def _total_findings(
     units = [n for n in range(len(table.rows)) if n != total]
     if not units:
         return
-    first, last = table.rows[units[0]].label_cell.where, table.rows[units[-1]].label_cell.where
     for column in table.template.columns:
         stated = figures[total][column.key]
+        first, last = (_where(figures[n][column.key], table.rows[n]) for n in (units[0], units[-1]))
         terms = [figures[n][column.key].value for n in units]
         if stated.value is None or any(t is None for t in terms):
             continue  # a cell that is not a number is reported on its own
@@ -297,6 +297,10 @@ def _total_findings(
             + " + ".join(show(v) for v in values)
             + f", the sum of the {len(values)} rows ({first} to {last})",
         )
+
+
+def _where(figure: _Figure, row: Row) -> str:
+    return figure.cell.where if figure.cell is not None else row.label_cell.where
 
 
 def _relation_findings(

@@ -162,7 +162,12 @@ def _row_per_line(name: str, text: str) -> tuple[list[list[Cell]], bool]:
             if len(rows) >= MAX_ROWS:
                 return rows, True
             _check_width(name, f"line {line}", len(record))
-            rows.append([Cell(_bounded(v), f"line {line}") for v in record])
+            rows.append(
+                [
+                    Cell(_bounded(v), f"line {line}, column {get_column_letter(n)}")
+                    for n, v in enumerate(record, start=1)
+                ]
+            )
     except csv.Error as exc:
         raise UnreadableTable(
             f"{name} line {reader.line_num} is not tab-separated text a table reads from "

@@ -67,7 +67,8 @@ def test_a_row_per_line_export_in_utf16_with_a_quoted_line_break() -> None:
         ["累计", "3", "1.5"],
         ["北高镇", "3", "1.5"],
     ]
-    assert sheet.rows[2][1].where == "line 4"  # the quoted break makes the heading two lines
+    # The quoted break makes the heading two lines.
+    assert sheet.rows[2][1].where == "line 4, column B"
 
 
 def test_xlsx_cells_carry_their_addresses_and_numbers() -> None:

@@ -320,3 +320,40 @@ def reports_export(
             click.echo(f"\n{exc.message}", err=True)
             sys.exit(1)
     click.echo(f"Wrote {output} ({len(body)} bytes).")
+
+
+@reports.command("check")
+@click.option(
+    "--template",
+    "template_id",
+    default=None,
+    help="The form it is (licheng …); by default whichever checkable form it turns out to be.",
+)
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def reports_check(template_id: str | None, file: Path) -> None:
+    """Check a hand-filled 调度表 (XLSX or tab-separated text): one line per inconsistency.
+
+    Exits 0 when there is none, 1 when there are some, 2 when the file cannot be read.
+    """
+    from reports import check as report_check
+    from reports.check.reading import MAX_FILE_BYTES
+
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # bounded: FILE may be a pipe or a device
+        result = report_check.check_file(file.name, data, template_id)
+    except OSError as exc:
+        click.echo(f"Cannot read {file}: {exc.strerror or exc}.", err=True)
+        sys.exit(2)
+    except (report_check.UnreadableTable, report_check.UnknownTemplate) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    for finding in result.findings:
+        click.echo(finding.line())
+    count = len(result.findings)
+    click.echo(
+        f"{result.template.title} ({result.template.id}), {result.sheet}, {result.rows} rows: "
+        f"{count or 'no'} inconsistenc{'y' if count == 1 else 'ies'}.",
+        err=True,
+    )
+    sys.exit(1 if result.findings else 0)

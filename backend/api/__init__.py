@@ -25,6 +25,7 @@ from . import (
     media,
     organisation,
     records,
+    report_check,
     reports,
     standards,
     statuses,
@@ -42,7 +43,7 @@ def register_api(app: Flask) -> None:
     api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, standards, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
-    for module in (inspections, hazards, admin, documents, reports):
+    for module in (inspections, hazards, admin, documents, reports, report_check):
         api.register_blueprint(module.blp)
     records.register(api)
     health.register_root_aliases(app)

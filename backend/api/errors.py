@@ -16,6 +16,7 @@ import checklists
 import media
 from backend import errors as e
 from media import documents as media_documents
+from reports import check as report_check
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ FOREIGN: list[tuple[type[Exception], int, str]] = [
     (media_documents.TypeMismatch, 415, "document.type_mismatch"),
     (OperationalError, 503, "server.unavailable"),
     (checklists.UnknownItem, 422, "checklist.unknown_item"),
+    (report_check.TooLarge, 413, "report_check.too_large"),
+    (report_check.WrongTemplate, 422, "report_check.wrong_template"),
+    (report_check.UnreadableTable, 422, "report_check.unreadable"),
+    (report_check.UnknownTemplate, 422, "report_check.unknown_template"),
     (checklists.InvalidAnswer, 422, "checklist.invalid_answer"),
 ]
 

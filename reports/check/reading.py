@@ -17,14 +17,12 @@ import csv
 import io
 import warnings
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 # A 调度表 is a few dozen rows of a few dozen columns: tens of kilobytes. The bounds leave room
 # for logos and styles while refusing what no form is.
@@ -39,21 +37,10 @@ MAX_CELL_CHARS = 2000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEXT_CONTENT_TYPES = ("text/tab-separated-values", "text/plain")
 
-# What a damaged or hostile workbook makes zipfile, openpyxl and the XML parser raise.
-_BROKEN_XLSX = (
-    zipfile.BadZipFile,
-    zlib.error,
-    InvalidFileException,
-    KeyError,
-    SyntaxError,  # xml.etree.ElementTree.ParseError: malformed XML
-    ValueError,
-    TypeError,
-    IndexError,
-    AttributeError,
-    EOFError,
-    OverflowError,
-    NotImplementedError,
-)
+# A damaged or hostile workbook makes zipfile, openpyxl and its XML parser raise almost anything
+# (BadZipFile, KeyError, ParseError, ValueError, TypeError, zlib.error …): within those calls,
+# any exception means the file cannot be read, never a traceback.
+_BROKEN_XLSX = (Exception,)
 
 
 class UnreadableTable(Exception):
@@ -248,6 +235,8 @@ def _xlsx_sheets(name: str, data: bytes) -> list[Sheet]:
                     f"at most {MAX_SHEETS}."
                 )
             return [_xlsx_sheet(sheet) for sheet in sheets if hasattr(sheet, "iter_rows")]
+        except UnreadableTable:
+            raise
         except _BROKEN_XLSX as exc:
             raise _unreadable_xlsx(name, exc) from None
         finally:

@@ -666,6 +666,13 @@ UNSCOPED: dict[str, Unscoped] = {
     ),
     # An empty filing is a 422 before any unit is looked up; who may file: tests/backend/reports.
     "POST /api/v1/reports/filings": Unscoped("/api/v1/reports/filings", ALL_OK, NEEDS_TOKEN, {}),
+    # Checking a hand-filled 调度表 reads only the file sent (an empty body: a 422 about it);
+    # those who file the report check it, inspectors do not.
+    "POST /api/v1/reports/dispatch/check": Unscoped(
+        "/api/v1/reports/dispatch/check",
+        {c: FORBIDDEN if c == "inspector" else OK for c in CALLERS},
+        NEEDS_TOKEN,
+    ),
 }
 
 

@@ -76,8 +76,17 @@ def _world() -> tuple[Flask, dict[str, dict[str, str]]]:
     return app, headers
 
 
-# Photo and document uploads are raw bytes: sent as the binary payloads schemathesis makes.
-schemathesis.serializer.alias(["image/heic", "application/pdf"], "application/octet-stream")
+# Photo, document and filled-table uploads are raw bytes: sent as the binary payloads
+# schemathesis makes.
+schemathesis.serializer.alias(
+    [
+        "image/heic",
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/tab-separated-values",
+    ],
+    "application/octet-stream",
+)
 
 APP, HEADERS = _world()
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)

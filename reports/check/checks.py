@@ -22,7 +22,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,13 +40,14 @@ NOTHING = frozenset({"", "/", "-", "—", "无"})
 @dataclass(frozen=True)
 class Relation:
     kind: RelationKind
-    left: str  # column key
+    left: tuple[str, ...]  # column keys: their sum
     right: tuple[str, ...]  # column keys
     why: str
 
 
 @dataclass(frozen=True)
 class Checks:
+    total_row: Literal["required", "optional"]  # whether the printed form has a total row
     total_labels: tuple[str, ...]
     town_suffixes: tuple[str, ...]
     whole_units: frozenset[str]
@@ -82,7 +83,11 @@ def load_checks(template: Template, root: Path = TEMPLATES_DIR) -> Checks:
     whole = frozenset(_strings(name, data, "whole_units"))
     if not whole <= UNITS:
         raise TemplateError(f"{name}: [checks] whole_units: unknown units {sorted(whole - UNITS)}")
+    total_row = data.get("total_row", "required")
+    if total_row not in ("required", "optional"):
+        raise TemplateError(f"{name}: [checks] total_row must be 'required' or 'optional'")
     return Checks(
+        total_row=total_row,
         total_labels=_strings(name, data, "total_labels"),
         town_suffixes=_strings(name, data, "town_suffixes"),
         whole_units=whole,
@@ -103,12 +108,15 @@ def _relation(name: str, n: int, raw: Any, keys: set[str]) -> Relation:
     if not isinstance(raw, dict) or raw.get("kind") not in ("at_most", "requires"):
         raise TemplateError(f"{where}: kind must be 'at_most' or 'requires'")
     left, right, why = raw.get("left"), raw.get("right"), raw.get("why")
-    if not isinstance(right, list) or not right or not isinstance(why, str) or not why:
-        raise TemplateError(f"{where}: give left, right (a list of column keys) and why")
-    unknown = sorted({left, *right} - keys, key=str)
+    left = [left] if isinstance(left, str) else left
+    if not (isinstance(left, list) and left and isinstance(right, list) and right) or not (
+        isinstance(why, str) and why
+    ):
+        raise TemplateError(f"{where}: give left and right (column keys) and why")
+    unknown = sorted({*left, *right} - keys, key=str)
     if unknown:
         raise TemplateError(f"{where}: no column {', '.join(map(str, unknown))} in the template")
-    return Relation(raw["kind"], str(left), tuple(map(str, right)), why)
+    return Relation(raw["kind"], tuple(map(str, left)), tuple(map(str, right)), why)
 
 
 # Checking -----------------------------------------------------------------------------------------
@@ -118,6 +126,7 @@ def _relation(name: str, n: int, raw: Any, keys: set[str]) -> Relation:
 class _Figure:
     cell: Cell | None
     value: Decimal | None  # None: not a number (reported once, left out of every relation)
+    blank: bool = False  # nothing typed (counts as 0)
 
 
 def check(table: Table, checks: Checks) -> list[Finding]:
@@ -136,6 +145,7 @@ def check(table: Table, checks: Checks) -> list[Finding]:
         findings.extend(_total_findings(table, figures, totals[0], headings))
     for row, parsed in zip(table.rows, figures, strict=True):
         findings.extend(_relation_findings(row, parsed, checks, headings))
+        findings.extend(_ratio_findings(row, parsed, template, headings))
         if not _is_total(row, checks) and _is_town(row, checks):
             findings.extend(_not_for_findings(row, parsed, template, checks, headings))
     return findings
@@ -179,7 +189,9 @@ def _figures(
     problems: list[Finding] = []
     for cell, column in zip(row.cells, template.columns, strict=True):
         value, problem = _number(cell, column, checks)
-        parsed[column.key] = _Figure(cell, value)
+        raw = None if cell is None else cell.value
+        blank = raw is None or (isinstance(raw, str) and same(raw) in NOTHING)
+        parsed[column.key] = _Figure(cell, value, blank)
         if problem:
             where = cell.where if cell is not None else row.label_cell.where
             problems.append(
@@ -199,7 +211,10 @@ def _number(
     if isinstance(raw, int | float):
         value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
     else:
-        parsed = _parse(str(raw))
+        text = str(raw).strip()
+        if column.unit == "%":
+            text = text.removesuffix("%").removesuffix("％")
+        parsed = _parse(text)
         if parsed is None:
             return None, ("not_a_number", f"{str(raw).strip()!r} is not a number")
         value = parsed
@@ -232,7 +247,7 @@ def show(value: Decimal) -> str:
 
 
 def _row_set_findings(table: Table, totals: list[int], checks: Checks) -> Iterator[Finding]:
-    if not totals:
+    if not totals and checks.total_row == "required":
         yield Finding(
             "no_total_row",
             table.sheet.name,
@@ -277,6 +292,8 @@ def _total_findings(
     if not units:
         return
     for column in table.template.columns:
+        if column.metric == "ratio":
+            continue  # a total row's rate is the rate of its sums (_ratio_findings), not a sum
         stated = figures[total][column.key]
         first, last = (_where(figures[n][column.key], table.rows[n]) for n in (units[0], units[-1]))
         terms = [figures[n][column.key].value for n in units]
@@ -307,27 +324,80 @@ def _relation_findings(
     row: Row, figures: dict[str, _Figure], checks: Checks, headings: dict[str, str]
 ) -> Iterator[Finding]:
     for relation in checks.relations:
-        left = figures[relation.left]
+        left = [figures[key] for key in relation.left]
         right = [figures[key] for key in relation.right]
-        if left.value is None or any(f.value is None for f in right):
+        if any(f.value is None for f in (*left, *right)):
             continue
-        total = sum((f.value for f in right if f.value is not None), Decimal(0))
-        terms = " + ".join(
-            f"{headings[key]} {show(f.value or Decimal(0))}"
-            + (f" ({f.cell.where})" if f.cell is not None else "")
-            for key, f in zip(relation.right, right, strict=True)
-        )
-        where = left.cell.where if left.cell is not None else row.label_cell.where
-        if relation.kind == "at_most" and left.value > total:
-            sums = f" = {show(total)}" if len(right) > 1 else ""
-            message = f"{show(left.value)} > {terms}{sums}: {relation.why}"
-        elif relation.kind == "requires" and left.value > 0 and total == 0:
-            message = f"{show(left.value)} but {terms}: {relation.why}"
+        left_sum, right_sum = _sum(left), _sum(right)
+        terms = _terms(relation.right, right, headings)
+        # One column alone: the finding's row and heading name it.
+        stated = show(left_sum) if len(left) == 1 else _terms(relation.left, left, headings)
+        if relation.kind == "at_most" and left_sum > right_sum:
+            message = f"{stated} > {terms}: {relation.why}"
+        elif relation.kind == "requires" and left_sum > 0 and right_sum == 0:
+            message = f"{stated} but {terms}: {relation.why}"
         else:
             continue
-        yield Finding(
-            relation.kind, where, row.label, relation.left, headings[relation.left], message
+        where = _where(left[0], row)
+        key = relation.left[0]
+        yield Finding(relation.kind, where, row.label, key, headings[key], message)
+
+
+def _sum(figures: list[_Figure]) -> Decimal:
+    return sum((f.value for f in figures if f.value is not None), Decimal(0))
+
+
+def _terms(keys: tuple[str, ...], figures: list[_Figure], headings: dict[str, str]) -> str:
+    """ "A 3 (D5) + B 4 (F5) = 7", or "A 3 (D5)" alone."""
+    parts = [
+        f"{headings[key]} {show(f.value or Decimal(0))}"
+        + (f" ({f.cell.where})" if f.cell is not None else "")
+        for key, f in zip(keys, figures, strict=True)
+    ]
+    total = f" = {show(_sum(figures))}" if len(parts) > 1 else ""
+    return " + ".join(parts) + total
+
+
+def _ratio_findings(
+    row: Row, figures: dict[str, _Figure], template: Template, headings: dict[str, str]
+) -> Iterator[Finding]:
+    """A rate column (metric "ratio") is 100 × its numerator column over its denominator's,
+    to the precision it is written in; with nothing to divide by, no rate."""
+    for column in template.columns:
+        if column.metric != "ratio" or not column.numerator or not column.denominator:
+            continue
+        stated, num, den = (figures[k] for k in (column.key, column.numerator, column.denominator))
+        if stated.blank or stated.value is None or num.value is None or den.value is None:
+            continue
+        over = (
+            f"{headings[column.numerator]} {show(num.value)} ({_where(num, row)}) ÷ "
+            f"{headings[column.denominator]} {show(den.value)} ({_where(den, row)})"
         )
+        if den.value == 0:
+            if stated.value == 0:
+                continue
+            message = (
+                f"{show(stated.value)}% but {over}: with nothing to divide by there is no rate"
+            )
+        else:
+            exact = 100 * num.value / den.value
+            if _matches(stated.value, exact, isinstance(stated.cell and stated.cell.value, float)):
+                continue
+            message = f"{show(stated.value)}% ≠ 100 × {over} = {show(round(exact, 4))}%"
+        yield Finding(
+            "ratio", _where(stated, row), row.label, column.key, headings[column.key], message
+        )
+
+
+def _matches(stated: Decimal, exact: Decimal, typed_as_float: bool) -> bool:
+    """Rounded (half up) or cut to the decimals it is written with. A workbook's number is a
+    float that may hold a percentage as a fraction (0.125 for 12.5%): equal to within 1e-9."""
+    if typed_as_float:
+        tolerance = Decimal("1e-9") * max(Decimal(1), abs(exact))
+        return any(abs(candidate - exact) <= tolerance for candidate in (stated, 100 * stated))
+    exponent = stated.as_tuple().exponent
+    step = Decimal(1).scaleb(min(int(exponent), 0))
+    return stated in {exact.quantize(step, ROUND_HALF_UP), exact.quantize(step, ROUND_DOWN)}
 
 
 def _not_for_findings(

@@ -192,3 +192,27 @@ def _zip_declaring(declared: int) -> bytes:
         0,
     )
     return local + name + body + central + name + end
+
+
+def test_a_workbook_whose_sheet_expands_entities_is_refused() -> None:
+    book = Workbook()
+    book.active["A1"] = "x"
+    original = zipfile.ZipFile(io.BytesIO(_save(book)))
+    entities = "".join(
+        f'<!ENTITY lol{n} "{("&lol%s;" % (n - 1 if n > 1 else "")) * 10}">' for n in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lololololol">{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in original.infolist():
+            data = original.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = sheet.encode()
+            archive.writestr(member.filename, data)
+    with pytest.raises(UnreadableTable, match="amplification"):
+        reading.read("lol.xlsx", buffer.getvalue())

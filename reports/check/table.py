@@ -106,7 +106,7 @@ def _check_heading_row(
 
 def _differs(template: Template, sheet: Sheet, where: str, expected: str, found: str) -> NoReturn:
     raise WrongTemplate(
-        f"{sheet.name} {where}: the heading reads {found or '(empty)'!r} where {template.title} "
+        f"{sheet.name}, {where}: the heading reads {found or '(empty)'!r} where {template.title} "
         f"(template {template.id}) prints {expected!r}; is this that form, unchanged?"
     )
 
@@ -158,7 +158,7 @@ def _rows(template: Template, sheet: Sheet, start: int, offset: int) -> tuple[Ro
         if sheet.layout == "cell_per_line" and len(raw) != offset + 1 + len(cells):
             # Pasted cells carry no position: a missing or extra one shifts every figure after it.
             raise WrongTemplate(
-                f"{sheet.name} {raw[offset].where}: row {label} has {len(raw) - offset - 1} "
+                f"{sheet.name}, {raw[offset].where}: row {label} has {len(raw) - offset - 1} "
                 f"figures; {template.title} has {len(cells)} columns after "
                 f"{template.unit_heading}. Fill every cell (0 for none) and paste the table again."
             )
@@ -166,7 +166,7 @@ def _rows(template: Template, sheet: Sheet, start: int, offset: int) -> tuple[Ro
         if any(c.text for c in extra):
             beyond = next(c for c in extra if c.text)
             raise WrongTemplate(
-                f"{sheet.name} {beyond.where}: row {label} has a value past the last column of "
+                f"{sheet.name}, {beyond.where}: row {label} has a value past the last column of "
                 f"{template.title} ({len(template.columns)} columns after {template.unit_heading})."
             )
         rows.append(Row(label, raw[offset], cells))

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from reports.loader import TEMPLATES_DIR, TemplateError
 from reports.model import UNITS, Column, Template
 
-from .reading import Cell
+from .reading import Cell, UncalculatedFormula
 from .table import Row, Table, same
 
 RelationKind = Literal["at_most", "requires"]
@@ -206,6 +206,12 @@ def _number(
     raw: Any = cell.value if cell is not None else None
     if raw is None or (isinstance(raw, str) and same(raw) in NOTHING):
         return Decimal(0), None
+    if isinstance(raw, UncalculatedFormula):
+        return None, (
+            "uncalculated",
+            f"{raw} has no value saved with it; open the workbook in Excel or WPS and save it "
+            "so its figures are saved, then check it again",
+        )
     if isinstance(raw, bool | dt.date | dt.time | dt.timedelta):
         return None, ("not_a_number", f"{raw!s} is not a number (a date or a yes/no?)")
     if isinstance(raw, int | float):

@@ -223,36 +223,62 @@ def _xlsx_sheets(name: str, data: bytes) -> list[Sheet]:
         # Excel and WPS files carry styles and validation openpyxl does not read and warns
         # about; only the values matter here.
         warnings.simplefilter("ignore")
+        # Values as last saved; and the formulas, to tell a formula never calculated (a file a
+        # program wrote) from an empty cell.
+        books = []
         try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except _BROKEN_XLSX as exc:
-            raise _unreadable_xlsx(name, exc) from None
-        try:
-            sheets = book.worksheets
-            if len(sheets) > MAX_SHEETS:
+            for data_only in (True, False):
+                books.append(load_workbook(io.BytesIO(data), read_only=True, data_only=data_only))
+            values, formulas = books
+            if len(values.worksheets) > MAX_SHEETS:
                 raise TooLarge(
-                    f"{name} has {len(sheets)} worksheets; send the 调度表 in a workbook of "
-                    f"at most {MAX_SHEETS}."
+                    f"{name} has {len(values.worksheets)} worksheets; send the 调度表 in a "
+                    f"workbook of at most {MAX_SHEETS}."
                 )
-            return [_xlsx_sheet(sheet) for sheet in sheets if hasattr(sheet, "iter_rows")]
+            return [
+                _xlsx_sheet(sheet, formulas.worksheets[n])
+                for n, sheet in enumerate(values.worksheets)
+                if hasattr(sheet, "iter_rows")
+            ]
         except UnreadableTable:
             raise
         except _BROKEN_XLSX as exc:
             raise _unreadable_xlsx(name, exc) from None
         finally:
-            book.close()
+            for book in books:
+                book.close()
 
 
-def _xlsx_sheet(sheet: Any) -> Sheet:
+@dataclass(frozen=True)
+class UncalculatedFormula:
+    """A formula cell with no value saved with it (the workbook was written by a program and
+    never opened in Excel or WPS): its figure is not known."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+def _xlsx_sheet(sheet: Any, formulas: Any) -> Sheet:
     sheet.reset_dimensions()  # some writers record a wrong size; read the rows there are
+    formulas.reset_dimensions()
     rows: list[list[Cell]] = []
-    for number, values in enumerate(_xlsx_rows(sheet), start=1):
+    pairs = zip(_xlsx_rows(sheet), _xlsx_rows(formulas), strict=False)
+    for number, (values, written) in enumerate(pairs, start=1):
         if number > MAX_ROWS:
             return Sheet(str(sheet.title), rows, truncated=True)
+        width = max(len(values), len(written))
         rows.append(
             [
-                Cell(_xlsx_value(v), f"{get_column_letter(column)}{number}")
-                for column, v in enumerate(values, start=1)
+                Cell(
+                    _xlsx_value(
+                        values[n] if n < len(values) else None,
+                        written[n] if n < len(written) else None,
+                    ),
+                    f"{get_column_letter(n + 1)}{number}",
+                )
+                for n in range(width)
             ]
         )
     return Sheet(str(sheet.title), rows)
@@ -266,7 +292,9 @@ def _xlsx_rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
         yield values[:width]
 
 
-def _xlsx_value(value: Any) -> Any:
+def _xlsx_value(value: Any, written: Any) -> Any:
+    if value is None and isinstance(written, str) and written.startswith("="):
+        return UncalculatedFormula(_bounded(written))
     if isinstance(value, str):
         return _bounded(value)
     return value

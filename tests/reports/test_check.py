@@ -3,9 +3,11 @@ arithmetic; none for a consistent one; the relations come from the template's [c
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 
 from reports.check import UnknownTemplate, WrongTemplate, check_file, checkable_templates
 from reports.check.checks import Finding
@@ -255,3 +257,25 @@ def test_an_unknown_template_is_refused_with_those_that_can_be_checked() -> None
     assert "licheng" in checkable_templates()
     with pytest.raises(UnknownTemplate, match="licheng"):
         check_file("000.txt", seed_bytes(), "nosuch")
+
+
+def test_a_formula_never_calculated_is_listed_not_taken_for_nothing() -> None:
+    book = load_workbook(io.BytesIO(to_xlsx(consistent_figures())))
+    sheet = book["附件1"]
+    sheet["B7"] = "=SUM(B8:B34)"  # openpyxl saves no value with it, as a script would
+    buffer = io.BytesIO()
+    book.save(buffer)
+    (found,) = check_file("附件1.xlsx", buffer.getvalue()).findings
+    assert (found.rule, found.where, found.row) == ("uncalculated", "B7", "累计")
+    assert found.message.startswith("=SUM(B8:B34) has no value saved with it")
+
+
+def test_the_table_is_found_on_whichever_sheet_holds_it() -> None:
+    book = load_workbook(io.BytesIO(to_xlsx(seed_figures())))
+    cover = book.create_sheet("说明", 0)
+    cover["A1"] = "9月份调度表，请审核。"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = check_file("附件1.xlsx", buffer.getvalue())
+    assert result.sheet == "附件1"
+    assert [f.where for f in result.findings] == ["K7", "H28"]

@@ -138,6 +138,15 @@ def test_a_rectified_major_under_supervision_needs_a_rectified_major() -> None:
     assert "= 0: a rectified hazard under 挂牌督办" in found[0].message
 
 
+def test_majors_found_by_a_unit_that_visited_no_enterprise_are_listed() -> None:
+    found = findings_of(
+        with_changes(("区鞋服城", "major_dept_found", "2"), ("区鞋服城", "major_self_found", "3"))
+    )
+    assert rules(found) == [("requires", "区鞋服城", "major_dept_found")]
+    assert found[0].message.startswith("2 but 部门检查/抽查检查企业数 0 (line ")
+    assert "部门精准严格执法情况/帮扶指导重点企业 0 (line " in found[0].message
+
+
 def test_more_dual_penalties_than_penalties_is_listed() -> None:
     found = findings_of(with_changes(("区卫健局", "dual_penalties", "2")))
     assert rules(found) == [("at_most", "区卫健局", "dual_penalties")]

@@ -22,6 +22,8 @@ small = st.integers(min_value=0, max_value=60)
 def unit_row(draw: st.DrawFn, name: str) -> list[str]:
     """One unit's figures, each relation of licheng's [checks] satisfied by construction."""
     v: dict[str, Decimal] = {k: Decimal(draw(small)) for k in KEYS}
+    if v["inspected_enterprises"] == v["assisted_enterprises"] == 0:
+        v["major_dept_found"] = Decimal(0)  # found by the unit's own visits only
     for found, rectified in [
         ("general_found", "general_rectified"),
         ("major_self_found", "major_self_rectified"),

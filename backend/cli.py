@@ -352,7 +352,8 @@ def reports_check(template_id: str | None, file: Path) -> None:
         click.echo(finding.line())
     count = len(result.findings)
     click.echo(
-        f"{result.template.title} ({result.template.id}), {result.sheet}, {result.rows} rows: "
+        f"{result.template.title} ({result.template.id}), {result.sheet or file.name}, "
+        f"{result.rows} rows: "
         f"{count or 'no'} inconsistenc{'y' if count == 1 else 'ies'}.",
         err=True,
     )

@@ -53,7 +53,9 @@ class InconsistencyOut(ma.Schema):
 class CheckOut(ma.Schema):
     template = ma.fields.String()
     title = ma.fields.String()
-    sheet = ma.fields.String(metadata={"description": "the worksheet the table is on"})
+    sheet = ma.fields.String(
+        allow_none=True, metadata={"description": "the worksheet the table is on; null for text"}
+    )
     rows = ma.fields.Integer(metadata={"description": "the table's rows, its total row among them"})
     consistent = ma.fields.Boolean()
     inconsistencies = ma.fields.List(ma.fields.Nested(InconsistencyOut))

@@ -35,7 +35,7 @@ class UnknownTemplate(LookupError):
 @dataclass(frozen=True)
 class CheckResult:
     template: Template
-    sheet: str  # the worksheet the table was found in, or the file's name for text
+    sheet: str | None  # the worksheet the table was found in; None for text
     rows: int  # the table's rows, its total row among them
     findings: list[Finding]
 
@@ -100,4 +100,5 @@ def _templates(template_id: str | None) -> list[Template]:
 
 def _check(table: Table) -> CheckResult:
     findings = check(table, load_checks(table.template))
-    return CheckResult(table.template, table.sheet.name, len(table.rows), findings)
+    sheet = table.sheet.name if table.sheet.layout == "xlsx" else None
+    return CheckResult(table.template, sheet, len(table.rows), findings)

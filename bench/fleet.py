@@ -147,6 +147,11 @@ MAX_PULLS = 200  # pull requests in one catch-up
 MAX_ROUNDS = 50  # push requests a batch may take (retries of lost replies and 5xx included)
 
 
+def photo_cache() -> Path:
+    """Where the generated photos are kept between runs (the benchmark's and the tests')."""
+    return Path(tempfile.gettempdir()) / f"anjian-fleet-photos-{PHOTO_CACHE_VERSION}"
+
+
 class FleetFailed(Exception):
     """The run could not finish as it must (a deadline passed, a reply no tablet expects)."""
 
@@ -884,8 +889,11 @@ class Client:
             wait = min(self.backoff_cap, 0.25 * 2**attempt) * (0.5 + self.rng.random())
             started = time.perf_counter()
             try:
+                # Large bodies as a stream, read in chunks (aiohttp warns that raw bytes of
+                # megabytes would be written in one go, holding the loop).
+                sent = io.BytesIO(data) if data is not None and len(data) > 2**20 else data
                 async with self.session.request(
-                    method, self.base + path, data=data, headers=headers
+                    method, self.base + path, data=sent, headers=headers
                 ) as reply:
                     raw = await reply.read()
                     status = reply.status
@@ -1475,7 +1483,7 @@ def main() -> int:
     parser.add_argument("--postgres-url", default=ADMIN_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     args = parser.parse_args()
-    cache = Path(tempfile.gettempdir()) / f"anjian-fleet-photos-{PHOTO_CACHE_VERSION}"
+    cache = photo_cache()
     scratch = Path(tempfile.mkdtemp(prefix="anjian-fleet-"))
     stack_options = StackOptions(
         tablets=args.tablets,

@@ -17,8 +17,10 @@ transaction, which also takes up to `batch` - 1 more free rows of its kind and r
 together (if that fails, each is done alone). A killed worker's transaction simply rolls back.
 
 A failure is recorded in its own transaction (the claim released) and re-raised, so rq retries
-with backoff; after MAX_ATTEMPTS the row is `failed` and listed (`anjian jobs failed`,
-`GET /api/v1/admin/jobs/failed`) until someone retries it. The sweeper delivers rows that were
+with backoff (the object store being unavailable is no failure of the job: the row goes back
+to the sweeper, uncounted, and is delivered again on its next pass); after MAX_ATTEMPTS the
+row is `failed` and listed (`anjian jobs failed`, `GET /api/v1/admin/jobs/failed`) until
+someone retries it. The sweeper delivers rows that were
 never delivered, got stuck, or whose lease lapsed.
 """
 
@@ -36,6 +38,7 @@ from sqlalchemy.orm import Session
 from backend import metrics
 from backend.extensions import Services
 from backend.models import OutboxItem, utcnow
+from media.store import StoreUnavailable
 
 from .handler import Handler, Job, worker_name
 from .runtime import services
@@ -170,9 +173,33 @@ def _perform_then_record(handler: Handler, job: Job) -> str:
                 return "lost"
             handler.record(session, job, result)
         return "done"
+    except StoreUnavailable as exc:
+        _defer(job, exc)
+        return "deferred"
     except Exception as exc:
         _record_failure(job.services, job.id, exc, job)
         raise
+
+
+def _defer(job: Job, exc: StoreUnavailable) -> None:
+    """The object store is away: not the job's fault, so no attempt is counted (rq's backoff
+    would wait minutes after the store is back, and an outage longer than the retries would
+    leave the row `failed` for a person to retry). The claim is released and the row handed
+    back to the sweeper, which delivers it again on its next pass, for as long as it takes."""
+    log.warning(
+        "outbox row %s: the object store is unavailable (%s); the sweeper will", job.id, exc
+    )
+    with job.services.db.session() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(job.held())
+            .values(
+                last_error=f"deferred, the store is unavailable: {exc}"[:2000],
+                claimed_by=None,
+                lease_until=None,
+                enqueued_at=None,
+            )
+        )
 
 
 # --- claim ---------------------------------------------------------------------------------------

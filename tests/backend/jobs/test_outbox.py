@@ -20,6 +20,7 @@ from backend.jobs.handler import Handler, Job
 from backend.jobs.runtime import RqDispatcher
 from backend.models import AuditEntry, OutboxItem, Role
 from backend.services import audit, operations, outbox
+from media.store import StoreUnavailable
 from tests.backend.ledger.support import RecordingDispatcher
 from tests.factories import make_unit, make_user
 
@@ -131,6 +132,40 @@ def test_a_row_that_keeps_failing_is_listed_and_can_be_retried(svc: Services) ->
     assert [args for _func, args, _id in dispatcher.jobs] == [(item_id,)]  # at the commit
     assert dispatcher.run_all() == ["done"]
     assert _row(svc, item_id).status == "done"
+
+
+def test_an_unavailable_store_defers_the_job_to_the_sweeper_without_using_an_attempt(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 30-s store outage once cost a photo's derivatives a minute or more after the store came
+    back (rq's backoff), and a long one left the row failed (tests/faults)."""
+    store_up = False
+
+    def perform(job: Job) -> Any:
+        if not store_up:
+            raise StoreUnavailable("connection refused")
+        return None
+
+    monkeypatch.setitem(jobs.HANDLERS, TEST_KIND, Handler(perform=perform, record=_write_audit))
+    item_id = _add(svc, "outage")
+    svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]
+    for _ in range(jobs.MAX_ATTEMPTS + 1):  # longer than any retry schedule
+        assert jobs.run(item_id) == "deferred"
+        row = _row(svc, item_id)
+        assert (row.status, row.attempts, row.claimed_by, row.enqueued_at) == (
+            "pending",
+            0,
+            None,
+            None,
+        )
+        assert "store is unavailable" in (row.last_error or "")
+        assert jobs.sweep(svc) == 1  # the next pass delivers it again
+        svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]
+    store_up = True
+    assert jobs.sweep(svc) == 0  # delivered by the last pass, not yet due again
+    assert jobs.run(item_id) == "done"
+    assert _row(svc, item_id).status == "done"
+    assert _effects(svc, "outage") == 1
 
 
 def test_the_sweeper_delivers_what_was_never_enqueued(svc: Services) -> None:

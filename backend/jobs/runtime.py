@@ -146,9 +146,12 @@ def make_dispatcher(redis_url: str | None) -> Dispatcher:
     return RqDispatcher(redis_url) if redis_url else InProcessDispatcher()
 
 
-def start_sweeper(services: Services, interval: float = 30.0) -> threading.Thread:
-    """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`;
-    collect unreferenced photos once an hour; housekeeping every six hours."""
+def start_sweeper(services: Services, interval: float | None = None) -> threading.Thread:
+    """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`
+    (default ANJIAN_SWEEP_INTERVAL, 30 s); collect unreferenced photos once an hour;
+    housekeeping every six hours."""
+    if interval is None:
+        interval = float(services.config.sweep_interval_seconds)
     from . import gc, maintenance
     from .outbox import sweep
 

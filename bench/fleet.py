@@ -490,13 +490,15 @@ def plan_day(
 
 
 @contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
+def fresh_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of `template`, if given: one migrated already), dropped after."""
     admin = create_engine(
         admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
     )
     name = f"anjian_fleet_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -646,6 +648,7 @@ class StackOptions:
     postgres_admin_url: str = ADMIN_URL
     redis_url: str = REDIS_URL
     environment: dict[str, str] = field(default_factory=dict)  # extra, for every process
+    template: str | None = None  # a database on the server, migrated, to copy
 
 
 class Stack:
@@ -675,7 +678,7 @@ class Stack:
         self.seaweed = Seaweed(weed)
         self._exit.append(self.seaweed.stop)
         self.seaweed.start()
-        database = fresh_database(options.postgres_admin_url)
+        database = fresh_database(options.postgres_admin_url, options.template)
         self.database_url = database.__enter__()
         self._exit.append(lambda: database.__exit__(None, None, None))
         self.engine = make_engine(self.database_url)
@@ -705,10 +708,10 @@ class Stack:
             **options.environment,
         )
         self.api = Gunicorn(self.env, options.api_workers, self.scratch / "gunicorn.log")
-        self._exit.append(self.api.stop)
+        self._exit.append(lambda: self.api.stop())
         for n in range(options.job_workers):
             self.workers.append(JobWorker(self.env, self.scratch / f"worker-{n}.log"))
-        self._exit.append(lambda: [w.stop() for w in self.workers])
+        self._exit.append(self._stop_servers)
         redis = Redis.from_url(options.redis_url)
         wait_until(
             "the job workers registered with Redis",
@@ -746,6 +749,20 @@ class Stack:
             for pid in backends:
                 found[int(pid)] = "postgres backend"
         return found
+
+    def _stop_servers(self) -> None:
+        """The API and the workers told to stop all at once, then awaited."""
+        if self.api.process.poll() is None:
+            self.api.process.send_signal(signal.SIGQUIT)
+        for worker in self.workers:
+            if worker.process is not None and worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+        for process in [self.api.process] + [w.process for w in self.workers if w.process]:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def __exit__(self, *exc: object) -> None:
         while self._exit:

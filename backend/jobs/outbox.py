@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from backend import metrics
 from backend.extensions import Services
 from backend.models import OutboxItem, utcnow
+from backend.services.outbox import FIRST
 from media.store import StoreUnavailable
 
 from .handler import Handler, Job, worker_name
@@ -320,19 +321,21 @@ def _record_failure(svc: Services, item_id: int, exc: Exception, job: Job | None
 # --- delivery ------------------------------------------------------------------------------------
 
 
-def enqueue(svc: Services, item_ids: Iterable[int]) -> None:
-    """Hand rows (never claimed) to the queue. Never raises: the sweeper delivers what this
-    could not."""
-    deliver(svc, [(item_id, 0) for item_id in item_ids])
+def enqueue(svc: Services, item_ids: Iterable[int], *, first: Collection[int] = ()) -> None:
+    """Hand rows (never claimed) to the queue, those in `first` at its front. Never raises:
+    the sweeper delivers what this could not."""
+    deliver(svc, [(item_id, 0) for item_id in item_ids], first=first)
 
 
-def deliver(svc: Services, rows: Sequence[tuple[int, int]]) -> None:
-    """Hand (row id, claims so far) to the queue; rows Redis refused lose their `enqueued_at`,
-    so the sweeper's next pass delivers them."""
+def deliver(svc: Services, rows: Sequence[tuple[int, int]], *, first: Collection[int] = ()) -> None:
+    """Hand (row id, claims so far) to the queue, the rows in `first` at its front; rows Redis
+    refused lose their `enqueued_at`, so the sweeper's next pass delivers them."""
     refused = []
     for item_id, claims in rows:
         try:
-            svc.dispatcher.enqueue(RUN, item_id, job_id=job_id(item_id, claims))
+            svc.dispatcher.enqueue(
+                RUN, item_id, job_id=job_id(item_id, claims), at_front=item_id in first
+            )
         except Exception as exc:  # Redis down: the row is safe in the database
             log.warning("could not enqueue outbox row %s (%s); the sweeper will", item_id, exc)
             refused.append(item_id)
@@ -349,7 +352,7 @@ def sweep(svc: Services, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     with svc.db.session() as session:
         rows = session.execute(
-            select(OutboxItem.id, OutboxItem.claims)
+            select(OutboxItem.id, OutboxItem.claims, OutboxItem.kind)
             .where(
                 OutboxItem.status == "pending",
                 or_(
@@ -372,5 +375,5 @@ def sweep(svc: Services, *, now: datetime | None = None) -> int:
                 .where(OutboxItem.id.in_([r.id for r in rows]))
                 .values(enqueued_at=now)
             )
-    deliver(svc, [(r.id, r.claims) for r in rows])
+    deliver(svc, [(r.id, r.claims) for r in rows], first={r.id for r in rows if r.kind in FIRST})
     return len(rows)

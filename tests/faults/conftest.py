@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import create_engine, text
 
-from tests.conftest import unavailable
+from backend.db import make_engine
+from tests.conftest import prepare_database, unavailable
 from tests.support.server import free_port
 
 PG_BIN = Path(os.environ.get("ANJIAN_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -102,6 +104,9 @@ class PrivateCluster:
             os.chown(directory, postgres.pw_uid, postgres.pw_gid)
             self.as_user = [runuser, "-u", "postgres", "--"]
 
+    def url_of(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
     def run(self, *command: str) -> None:
         subprocess.run(
             [*self.as_user, *command],
@@ -176,3 +181,17 @@ def private_postgres() -> Iterator[PrivateCluster]:
         cluster.stop("immediate")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fleet_template(private_postgres: PrivateCluster) -> str:
+    """A migrated database with the checklists published, for each run to copy."""
+    name = "anjian_fleet_template"
+    admin = create_engine(private_postgres.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = make_engine(private_postgres.url_of(name))
+    prepare_database(engine)
+    engine.dispose()
+    return name

@@ -29,7 +29,7 @@ from backend.models import OutboxItem
 from bench.fleet import Fleet, FleetOptions, Stack, StackOptions, photo_cache, verify
 from tests.faults.conftest import PrivateCluster, PrivateRedis
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.s3]
+pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.s3]
 
 OUTAGE = 30.0
 TABLETS = 6
@@ -43,6 +43,7 @@ Fault = Callable[[Fleet], Awaitable[None]]
 def stack(
     private_postgres: PrivateCluster,
     private_redis: PrivateRedis,
+    fleet_template: str,
     s3_server: object,  # the weed binary must be there (CI: fail, not skip)
     tmp_path: Path,
 ) -> Iterator[Stack]:
@@ -53,6 +54,7 @@ def stack(
         postgres_admin_url=private_postgres.admin_url,
         redis_url=private_redis.url,
         environment={"ANJIAN_JOB_LEASE": "10", "ANJIAN_SWEEP_INTERVAL": "5"},
+        template=fleet_template,
     )
     with Stack(options, tmp_path) as running:
         yield running

@@ -126,7 +126,7 @@ from backend.services.auth import hash_password
 from bench.media_derivatives import camera_photo
 from media.keys import content_key
 from media.store import S3Settings, S3Store
-from tests.support.s3 import VOLUME_SIZE_LIMIT_MB, SeaweedLauncher, find_weed
+from tests.support.s3 import SeaweedLauncher, find_weed
 
 ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL",
@@ -135,6 +135,7 @@ ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PASSWORD = "fleet password 1234"
 BUCKET = "anjian-fleet"
+VOLUME_MB = 1024  # SeaweedFS volume size (they grow as written, they are not preallocated)
 SECRET = "f" * 48
 BIN = Path(sys.executable).parent  # the venv's bin directory (not resolved)
 TABLETS_PER_TOWN = 20
@@ -508,7 +509,16 @@ def fresh_database(admin_url: str, template: str | None = None) -> Iterator[str]
 
 
 class Seaweed(SeaweedLauncher):
-    """The test launcher, plus stopping and starting again on the same ports and data."""
+    """The test launcher, plus stopping and starting again on the same ports and data, with
+    volumes of VOLUME_MB (the tests' 64 MB x 100 volumes hold 6.4 GB: not 200 tablets' day)."""
+
+    def command(self) -> list[str]:
+        return [
+            f"-master.volumeSizeLimitMB={VOLUME_MB}"
+            if arg.startswith("-master.volumeSizeLimitMB=")
+            else arg
+            for arg in super().command()
+        ]
 
     def pause(self) -> None:
         """SIGKILL the whole server (master, volume, filer, S3): the store is unreachable."""
@@ -721,7 +731,7 @@ class Stack:
 
     def grow_volumes(self, total_bytes: int) -> None:
         """Allocate the bucket's SeaweedFS volumes up front (bench/media.py says why)."""
-        count = total_bytes // (VOLUME_SIZE_LIMIT_MB * 1024 * 1024) + 4
+        count = total_bytes // (VOLUME_MB * 1024 * 1024) + 4
         master = f"http://127.0.0.1:{self.seaweed.ports[0]}"
         query = urllib.parse.urlencode({"collection": BUCKET, "count": count, "replication": "000"})
         with urllib.request.urlopen(f"{master}/vol/grow?{query}", timeout=120) as reply:

@@ -248,8 +248,11 @@ def test_the_cli_lists_failed_rows_and_its_retry_is_audited_like_the_apis(
     assert "is not a failed row" in again.output
 
 
-def test_ledger_jobs_go_before_a_backlog_of_photo_derivatives(
-    svc: Services, redis_url: str
+@pytest.mark.parametrize(
+    "kind", [outbox.JobKind.ledger_entries, outbox.JobKind.media_arrived], ids=str
+)
+def test_jobs_people_wait_for_go_before_a_backlog_of_photo_derivatives(
+    svc: Services, redis_url: str, kind: outbox.JobKind
 ) -> None:
     """A supervisor waits for the entries an approval makes; photos' derivatives can wait: with
     one queue in order of arrival, the fleet's approval-to-ledger p95 was 37 s (bench/fleet.py)."""
@@ -262,7 +265,7 @@ def test_ledger_jobs_go_before_a_backlog_of_photo_derivatives(
             for n in range(3)
         ]
     with svc.db.session() as session:
-        ledger = outbox.add(session, outbox.JobKind.ledger_entries, "test:ledger", {})
+        ledger = outbox.add(session, kind, "test:ledger", {})
     assert queue.job_ids == [jobs.job_id(ledger)] + [jobs.job_id(n) for n in photos]
     with svc.db.session() as session:  # and so does the sweeper's re-delivery
         session.execute(update(OutboxItem).values(enqueued_at=None))

@@ -575,6 +575,8 @@ class Gunicorn:
             str(workers),
             "--backlog",
             "2048",
+            "--control-socket",  # gunicorn 24+: ours, not the one in ~/.gunicorn others share
+            str(log.parent / "gunicorn.ctl"),
             "backend.app:create_app()",
         ]
         self.log = log

@@ -477,6 +477,13 @@ def plan_day(
                 {"role": "inspector", "name": f"检查员{number + 1}", "sha256": signed.sha256}
             ],
         }
+        if version.record_fields:  # the header the sheet prints (建筑施工: 检查项目, 项目经理 …)
+            full.update(
+                project=f"车队{town + 1}镇在建项目{k + 1}",
+                project_manager="王项目",
+                chief_supervisor="赵总监",
+                inspected_at=started,
+            )
         draft = {**full, "answers": full["answers"][: len(leaves) // 2], "findings": []}
         draft["photos"], draft["signatures"] = [], []
         command("inspection.save@1", draft)

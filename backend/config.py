@@ -43,6 +43,7 @@ class Config:
     media_gc_age_seconds: int = 7 * 24 * 3600
     fault: tuple[str, Path] | None = None  # tests only: see backend/faults.py
     job_lease_seconds: int = 300
+    sweep_interval_seconds: int = 30
     body_timeout_seconds: int = 60  # a request body must arrive within this (backend/serving.py)
     log_format: str = "json"  # json (one object per line) or text (backend/logs.py)
     # Bearer token that GET /metrics requires; unset, /metrics is not served (404).
@@ -94,6 +95,7 @@ class Config:
             media_gc_age_seconds=_int(env, "ANJIAN_MEDIA_GC_AGE", 7 * 24 * 3600),
             fault=_fault(env, mode),
             job_lease_seconds=_int(env, "ANJIAN_JOB_LEASE", 300),
+            sweep_interval_seconds=_int(env, "ANJIAN_SWEEP_INTERVAL", 30),
             body_timeout_seconds=_int(env, "ANJIAN_BODY_TIMEOUT", 60),
             log_format=_log_format(env),
             metrics_token=_metrics_token(env),

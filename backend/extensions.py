@@ -16,7 +16,8 @@ from .services.auth import LoginPolicy
 class Dispatcher(Protocol):
     """Hands jobs to workers (`backend.jobs.runtime` has rq's and the in-process one)."""
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None: ...
+    def enqueue(self, func: str, *args: Any, job_id: str, at_front: bool = False) -> None:
+        """Queue the job once; `at_front`: before the jobs already waiting."""
 
     def withdraw(self, job_ids: list[str]) -> None:
         """Drop these jobs if they are still waiting (their work was done by another job)."""

@@ -290,7 +290,7 @@ class Holding:
     def __init__(self) -> None:
         self.held: list[int] = []
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+    def enqueue(self, func: str, *args: Any, job_id: str, at_front: bool = False) -> None:
         self.held.append(args[0])
 
     def check(self) -> None:

@@ -28,7 +28,7 @@ def install() -> None:
 def _deliver(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
         return
-    item_ids = take_created(session)
+    item_ids, first = take_created(session)
     if not item_ids:
         return
     svc = runtime.bound()
@@ -36,7 +36,7 @@ def _deliver(session: Session) -> None:
         return
     from .outbox import enqueue
 
-    enqueue(svc, item_ids)
+    enqueue(svc, item_ids, first=first)
 
 
 def _forget(session: Session, previous: SessionTransaction) -> None:

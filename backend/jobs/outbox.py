@@ -17,8 +17,10 @@ transaction, which also takes up to `batch` - 1 more free rows of its kind and r
 together (if that fails, each is done alone). A killed worker's transaction simply rolls back.
 
 A failure is recorded in its own transaction (the claim released) and re-raised, so rq retries
-with backoff; after MAX_ATTEMPTS the row is `failed` and listed (`anjian jobs failed`,
-`GET /api/v1/admin/jobs/failed`) until someone retries it. The sweeper delivers rows that were
+with backoff (the object store being unavailable is no failure of the job: the row goes back
+to the sweeper, uncounted, and is delivered again on its next pass); after MAX_ATTEMPTS the
+row is `failed` and listed (`anjian jobs failed`, `GET /api/v1/admin/jobs/failed`) until
+someone retries it. The sweeper delivers rows that were
 never delivered, got stuck, or whose lease lapsed.
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,8 @@ from sqlalchemy.orm import Session
 from backend import metrics
 from backend.extensions import Services
 from backend.models import OutboxItem, utcnow
+from backend.services.outbox import FIRST
+from media.store import StoreUnavailable
 
 from .handler import Handler, Job, worker_name
 from .runtime import services
@@ -170,9 +174,33 @@ def _perform_then_record(handler: Handler, job: Job) -> str:
                 return "lost"
             handler.record(session, job, result)
         return "done"
+    except StoreUnavailable as exc:
+        _defer(job, exc)
+        return "deferred"
     except Exception as exc:
         _record_failure(job.services, job.id, exc, job)
         raise
+
+
+def _defer(job: Job, exc: StoreUnavailable) -> None:
+    """The object store is away: not the job's fault, so no attempt is counted (rq's backoff
+    would wait minutes after the store is back, and an outage longer than the retries would
+    leave the row `failed` for a person to retry). The claim is released and the row handed
+    back to the sweeper, which delivers it again on its next pass, for as long as it takes."""
+    log.warning(
+        "outbox row %s: the object store is unavailable (%s); the sweeper will", job.id, exc
+    )
+    with job.services.db.session() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(job.held())
+            .values(
+                last_error=f"deferred, the store is unavailable: {exc}"[:2000],
+                claimed_by=None,
+                lease_until=None,
+                enqueued_at=None,
+            )
+        )
 
 
 # --- claim ---------------------------------------------------------------------------------------
@@ -293,19 +321,21 @@ def _record_failure(svc: Services, item_id: int, exc: Exception, job: Job | None
 # --- delivery ------------------------------------------------------------------------------------
 
 
-def enqueue(svc: Services, item_ids: Iterable[int]) -> None:
-    """Hand rows (never claimed) to the queue. Never raises: the sweeper delivers what this
-    could not."""
-    deliver(svc, [(item_id, 0) for item_id in item_ids])
+def enqueue(svc: Services, item_ids: Iterable[int], *, first: Collection[int] = ()) -> None:
+    """Hand rows (never claimed) to the queue, those in `first` at its front. Never raises:
+    the sweeper delivers what this could not."""
+    deliver(svc, [(item_id, 0) for item_id in item_ids], first=first)
 
 
-def deliver(svc: Services, rows: Sequence[tuple[int, int]]) -> None:
-    """Hand (row id, claims so far) to the queue; rows Redis refused lose their `enqueued_at`,
-    so the sweeper's next pass delivers them."""
+def deliver(svc: Services, rows: Sequence[tuple[int, int]], *, first: Collection[int] = ()) -> None:
+    """Hand (row id, claims so far) to the queue, the rows in `first` at its front; rows Redis
+    refused lose their `enqueued_at`, so the sweeper's next pass delivers them."""
     refused = []
     for item_id, claims in rows:
         try:
-            svc.dispatcher.enqueue(RUN, item_id, job_id=job_id(item_id, claims))
+            svc.dispatcher.enqueue(
+                RUN, item_id, job_id=job_id(item_id, claims), at_front=item_id in first
+            )
         except Exception as exc:  # Redis down: the row is safe in the database
             log.warning("could not enqueue outbox row %s (%s); the sweeper will", item_id, exc)
             refused.append(item_id)
@@ -322,7 +352,7 @@ def sweep(svc: Services, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     with svc.db.session() as session:
         rows = session.execute(
-            select(OutboxItem.id, OutboxItem.claims)
+            select(OutboxItem.id, OutboxItem.claims, OutboxItem.kind)
             .where(
                 OutboxItem.status == "pending",
                 or_(
@@ -345,5 +375,5 @@ def sweep(svc: Services, *, now: datetime | None = None) -> int:
                 .where(OutboxItem.id.in_([r.id for r in rows]))
                 .values(enqueued_at=now)
             )
-    deliver(svc, [(r.id, r.claims) for r in rows])
+    deliver(svc, [(r.id, r.claims) for r in rows], first={r.id for r in rows if r.kind in FIRST})
     return len(rows)

@@ -69,11 +69,11 @@ class RqDispatcher:
             if job is not None and job.get_status(refresh=False) is JobStatus.QUEUED:
                 job.delete()
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+    def enqueue(self, func: str, *args: Any, job_id: str, at_front: bool = False) -> None:
         """Queue once: the same job id waiting or running is not queued again; a finished or
         failed one is replaced, so the work can be asked for again later."""
         try:
-            self._enqueue(func, args, job_id)
+            self._enqueue(func, args, job_id, at_front)
         except DuplicateJobError:
             existing = Job.fetch(
                 job_id, connection=self.queue.connection, serializer=JSONSerializer
@@ -82,13 +82,14 @@ class RqDispatcher:
                 return
             existing.delete()
             with contextlib.suppress(DuplicateJobError):  # someone else re-queued it first
-                self._enqueue(func, args, job_id)
+                self._enqueue(func, args, job_id, at_front)
 
-    def _enqueue(self, func: str, args: tuple[Any, ...], job_id: str) -> None:
+    def _enqueue(self, func: str, args: tuple[Any, ...], job_id: str, at_front: bool) -> None:
         self.queue.enqueue(
             func,
             *args,
             job_id=job_id,
+            at_front=at_front,
             unique=True,
             retry=RETRY,
             result_ttl=3600,
@@ -104,7 +105,7 @@ class InProcessDispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+    def enqueue(self, func: str, *args: Any, job_id: str, at_front: bool = False) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="anjian-jobs", daemon=True)
@@ -146,9 +147,12 @@ def make_dispatcher(redis_url: str | None) -> Dispatcher:
     return RqDispatcher(redis_url) if redis_url else InProcessDispatcher()
 
 
-def start_sweeper(services: Services, interval: float = 30.0) -> threading.Thread:
-    """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`;
-    collect unreferenced photos once an hour; housekeeping every six hours."""
+def start_sweeper(services: Services, interval: float | None = None) -> threading.Thread:
+    """Re-deliver outbox work that Redis lost or a killed worker dropped, every `interval`
+    (default ANJIAN_SWEEP_INTERVAL, 30 s); collect unreferenced photos once an hour;
+    housekeeping every six hours."""
+    if interval is None:
+        interval = float(services.config.sweep_interval_seconds)
     from . import gc, maintenance
     from .outbox import sweep
 

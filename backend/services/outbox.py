@@ -18,6 +18,7 @@ from backend import db
 from backend.models import OutboxItem, utcnow
 
 NEW_ROWS = "anjian.outbox.new"  # session.info key: ids to deliver once the session commits
+NEW_FIRST = "anjian.outbox.first"  # session.info key: those of them to queue at the front
 
 
 class JobKind(StrEnum):
@@ -27,6 +28,15 @@ class JobKind(StrEnum):
     ledger_entries = "ledger.create_entries"
     media_derivatives = "media.derivatives"
     media_arrived = "media.arrived"
+
+
+# Kinds a person is waiting for go to the front of the queue, before a backlog of photo
+# derivatives (~0.3 s of CPU each): a supervisor who approved an inspection expects its ledger
+# entries at once, and an inspection leaves "awaiting media" (for the review queue and every
+# tablet's pull) only when its photos' `media.arrived` jobs ran. Both are short database
+# writes. With one queue in order of arrival, bench/fleet.py measured approval-to-ledger p95
+# at 37 s with ten tablets, and at 200 tablets supervisors saw almost nothing to review.
+FIRST: frozenset[str] = frozenset({JobKind.ledger_entries, JobKind.media_arrived})
 
 
 def add(session: Session, kind: JobKind, key: str, payload: dict[str, Any]) -> int:
@@ -50,17 +60,20 @@ def add(session: Session, kind: JobKind, key: str, payload: dict[str, Any]) -> i
     )
     if inserted is None:  # recorded before: no new work to deliver
         return session.scalars(select(OutboxItem.id).where(OutboxItem.key == key)).one()
-    created(session, inserted)
+    created(session, inserted, first=kind in FIRST)
     return inserted
 
 
-def created(session: Session, *item_ids: int) -> None:
-    """Deliver these rows when the session commits. Rows are written with `enqueued_at` set:
-    should the process die between the commit and the hand-over, the sweeper delivers them
-    after `STUCK_AFTER`."""
+def created(session: Session, *item_ids: int, first: bool = False) -> None:
+    """Deliver these rows when the session commits (`first`: at the front of the queue). Rows
+    are written with `enqueued_at` set: should the process die between the commit and the
+    hand-over, the sweeper delivers them after `STUCK_AFTER`."""
     session.info.setdefault(NEW_ROWS, []).extend(item_ids)
+    if first:
+        session.info.setdefault(NEW_FIRST, set()).update(item_ids)
 
 
-def take_created(session: Session) -> list[int]:
-    """The rows waiting for this session's commit, forgotten here (a commit or rollback)."""
-    return list(session.info.pop(NEW_ROWS, []))
+def take_created(session: Session) -> tuple[list[int], set[int]]:
+    """The rows waiting for this session's commit, and which of them go to the front of the
+    queue; forgotten here (a commit or rollback)."""
+    return list(session.info.pop(NEW_ROWS, [])), set(session.info.pop(NEW_FIRST, set()))

@@ -66,6 +66,14 @@ def test_a_bad_number_is_named(tmp_path: Path) -> None:
         Config.from_env({"ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_TOKEN_TTL": "soon"})
 
 
+def test_the_sweeper_interval_comes_from_the_environment(tmp_path: Path) -> None:
+    env = {"ANJIAN_DATA_DIR": str(tmp_path)}
+    assert Config.from_env(env).sweep_interval_seconds == 30
+    assert Config.from_env({**env, "ANJIAN_SWEEP_INTERVAL": "5"}).sweep_interval_seconds == 5
+    with pytest.raises(ConfigError, match="ANJIAN_SWEEP_INTERVAL"):
+        Config.from_env({**env, "ANJIAN_SWEEP_INTERVAL": "0"})
+
+
 def test_a_fault_point_is_read_once_outside_production(tmp_path: Path) -> None:
     config = Config.from_env(
         {"ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_FAULT": f"push.before_commit={tmp_path}/f"}

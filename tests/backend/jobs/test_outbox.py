@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from backend.jobs.handler import Handler, Job
 from backend.jobs.runtime import RqDispatcher
 from backend.models import AuditEntry, OutboxItem, Role
 from backend.services import audit, operations, outbox
+from media.store import StoreUnavailable
 from tests.backend.ledger.support import RecordingDispatcher
 from tests.factories import make_unit, make_user
 
@@ -133,6 +136,40 @@ def test_a_row_that_keeps_failing_is_listed_and_can_be_retried(svc: Services) ->
     assert _row(svc, item_id).status == "done"
 
 
+def test_an_unavailable_store_defers_the_job_to_the_sweeper_without_using_an_attempt(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 30-s store outage once cost a photo's derivatives a minute or more after the store came
+    back (rq's backoff), and a long one left the row failed (tests/faults)."""
+    store_up = False
+
+    def perform(job: Job) -> Any:
+        if not store_up:
+            raise StoreUnavailable("connection refused")
+        return None
+
+    monkeypatch.setitem(jobs.HANDLERS, TEST_KIND, Handler(perform=perform, record=_write_audit))
+    item_id = _add(svc, "outage")
+    svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]
+    for _ in range(jobs.MAX_ATTEMPTS + 1):  # longer than any retry schedule
+        assert jobs.run(item_id) == "deferred"
+        row = _row(svc, item_id)
+        assert (row.status, row.attempts, row.claimed_by, row.enqueued_at) == (
+            "pending",
+            0,
+            None,
+            None,
+        )
+        assert "store is unavailable" in (row.last_error or "")
+        assert jobs.sweep(svc) == 1  # the next pass delivers it again
+        svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]
+    store_up = True
+    assert jobs.sweep(svc) == 0  # delivered by the last pass, not yet due again
+    assert jobs.run(item_id) == "done"
+    assert _row(svc, item_id).status == "done"
+    assert _effects(svc, "outage") == 1
+
+
 def test_the_sweeper_delivers_what_was_never_enqueued(svc: Services) -> None:
     item_id = _add(svc, "lost")
     svc.dispatcher.jobs.clear()  # type: ignore[attr-defined]  # as if the process died
@@ -209,3 +246,30 @@ def test_the_cli_lists_failed_rows_and_its_retry_is_audited_like_the_apis(
     )
     assert again.exit_code != 0
     assert "is not a failed row" in again.output
+
+
+@pytest.mark.parametrize(
+    "kind", [outbox.JobKind.ledger_entries, outbox.JobKind.media_arrived], ids=str
+)
+def test_jobs_people_wait_for_go_before_a_backlog_of_photo_derivatives(
+    svc: Services, redis_url: str, kind: outbox.JobKind
+) -> None:
+    """A supervisor waits for the entries an approval makes; photos' derivatives can wait: with
+    one queue in order of arrival, the fleet's approval-to-ledger p95 was 37 s (bench/fleet.py)."""
+    svc.dispatcher = RqDispatcher(redis_url)
+    queue = Queue(runtime.QUEUE, connection=Redis.from_url(redis_url), serializer=JSONSerializer)
+    queue.empty()
+    with svc.db.session() as session:
+        photos = [
+            outbox.add(session, outbox.JobKind.media_derivatives, f"test:photo:{n}", {})
+            for n in range(3)
+        ]
+    with svc.db.session() as session:
+        ledger = outbox.add(session, kind, "test:ledger", {})
+    assert queue.job_ids == [jobs.job_id(ledger)] + [jobs.job_id(n) for n in photos]
+    with svc.db.session() as session:  # and so does the sweeper's re-delivery
+        session.execute(update(OutboxItem).values(enqueued_at=None))
+    queue.empty()
+    assert jobs.sweep(svc) == 4
+    assert queue.job_ids[0] == jobs.job_id(ledger)
+    queue.empty()

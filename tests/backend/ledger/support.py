@@ -43,7 +43,7 @@ class RecordingDispatcher:
     def __init__(self) -> None:
         self.jobs: list[tuple[str, tuple[Any, ...], str]] = []
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+    def enqueue(self, func: str, *args: Any, job_id: str, at_front: bool = False) -> None:
         self.jobs.append((func, args, job_id))
 
     def check(self) -> None:

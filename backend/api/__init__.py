@@ -13,6 +13,7 @@ from sync import text
 from . import (
     admin,
     auth,
+    bundles,
     checklists,
     context,
     documents,
@@ -40,7 +41,7 @@ def register_api(app: Flask) -> None:
     api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
-    for module in (inspections, hazards, admin, documents):
+    for module in (inspections, hazards, bundles, admin, documents):
         api.register_blueprint(module.blp)
     records.register(api)
     health.register_root_aliases(app)

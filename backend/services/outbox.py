@@ -27,6 +27,7 @@ class JobKind(StrEnum):
     ledger_entries = "ledger.create_entries"
     media_derivatives = "media.derivatives"
     media_arrived = "media.arrived"
+    bundle_build = "bundle.build"
 
 
 def add(session: Session, kind: JobKind, key: str, payload: dict[str, Any]) -> int:

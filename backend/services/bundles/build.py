@@ -50,7 +50,7 @@ def build(
     bundle_id: uuid.UUID,
     *,
     progress: Progress | None = None,
-    font: str = summaries.FONT,
+    font: str | None = None,
 ) -> Outcome:
     """Build the bundle unless it is ready or another worker holds a live claim on it.
 
@@ -61,7 +61,7 @@ def build(
         return claimed
     try:
         plan = _plan(db, bundle_id)
-        pdf = summaries.render_pdf(store, plan.summary, plan.title, font=font)
+        pdf = summaries.render_pdf(store, plan.summary, plan.title, font=font or summaries.FONT)
         entries = _entries(plan, pdf)
         reporter = _Reporter(db, bundle_id, progress)
         with db.session() as session:

@@ -32,9 +32,11 @@ class Loop:
 
 class BundleWorld(World):
     def upload(self, data: bytes) -> str:
+        headers = self.headers(self.inspector)
+        self.session.commit()  # no transaction of the test's open while the app writes
         reply = self.client.put(
             f"/api/v1/media/{sha(data)}",
-            headers={**self.headers(self.inspector), "Content-Type": "image/jpeg"},
+            headers={**headers, "Content-Type": "image/jpeg"},
             data=data,
         )
         assert reply.status_code == 200, reply.json

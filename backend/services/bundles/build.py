@@ -8,6 +8,7 @@ PostgreSQL snapshot. Progress is written at most once a second, in short transac
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -59,10 +60,13 @@ def build(
     claimed = _claim(db, bundle_id)
     if claimed is not None:
         return claimed
+    clock = [time.perf_counter()]
     try:
         plan = _plan(db, bundle_id)
+        clock.append(time.perf_counter())
         pdf = summaries.render_pdf(store, plan.summary, plan.title, font=font or summaries.FONT)
         entries = _entries(plan, pdf)
+        clock.append(time.perf_counter())
         reporter = _Reporter(db, bundle_id, progress)
         with db.session() as session:
             fingerprint = session.get_one(Bundle, bundle_id).fingerprint
@@ -76,6 +80,17 @@ def build(
         log.warning("bundle %s failed: %s", bundle_id, exc, exc_info=True)
         _finish(db, bundle_id, state=BundleState.failed, reason=f"{type(exc).__name__}: {exc}")
         return Outcome(BundleState.failed, str(exc))
+    clock.append(time.perf_counter())
+    plan_s, render_s, pack_s = (b - a for a, b in itertools.pairwise(clock))
+    log.info(
+        "bundle %s: planned in %.2f s, summary rendered in %.2f s, %d bytes packed in %.2f s",
+        bundle_id,
+        plan_s,
+        render_s,
+        written.size,
+        pack_s,
+        extra={"bundle_timings": {"plan": plan_s, "render": render_s, "pack": pack_s}},
+    )
     summary = {"html": True, "pdf": pdf.data is not None, "pdf_skipped": pdf.skipped}
     _finish(
         db,

@@ -111,22 +111,31 @@ def write_zip(
     *,
     date_time: tuple[int, int, int, int, int, int] = DEFAULT_TIME,
     progress: Progress | None = None,
+    tail: Callable[[], Iterable[Entry]] | None = None,
 ) -> Written:
-    """Pack ``entries`` (sorted by name) into one stored ZIP under ``key``.
+    """Pack ``entries`` (sorted by name) into one stored ZIP under ``key``, then the entries
+    ``tail()`` returns (sorted by name too): files made while the others stream, such as a
+    summary being rendered and the manifest that lists it. The order stays fixed: the same
+    entries and the same tail give the same bytes.
 
     Raises :class:`BundleSourceChanged` if a source object is missing or its bytes differ from
     the entry's SHA-256 or size; store failures raise the store's errors. Either way nothing is
     left under ``key``.
     """
-    ordered = sorted(entries, key=lambda entry: entry.name.encode())
-    names = [entry.name for entry in ordered]
-    if len(set(names)) != len(names):
-        raise ValueError("two bundle entries have the same name")
-    stream = _ZipStream(store, ordered, date_time, progress)
+    ordered = _sorted(entries)
+    stream = _ZipStream(store, ordered, date_time, progress, tail)
     store.put(key, cast(BinaryIO, stream), content_type=ZIP_CONTENT_TYPE)
     if not stream.finished:  # a store that stopped reading early must not pass for a bundle
         raise BundleSourceChanged(key, "the store stopped reading before the end of the ZIP")
     return Written(stream.digest.hexdigest(), stream.size)
+
+
+def _sorted(entries: Iterable[Entry], before: Iterable[Entry] = ()) -> list[Entry]:
+    ordered = sorted(entries, key=lambda entry: entry.name.encode())
+    names = [entry.name for entry in [*before, *ordered]]
+    if len(set(names)) != len(names):
+        raise ValueError("two bundle entries have the same name")
+    return ordered
 
 
 _DONE = object()
@@ -155,10 +164,11 @@ class _ZipStream(io.RawIOBase):
         entries: list[Entry],
         date_time: tuple[int, int, int, int, int, int],
         progress: Progress | None,
+        tail: Callable[[], Iterable[Entry]] | None = None,
     ) -> None:
         super().__init__()
         self._sink = _Sink()
-        self._steps = _produce(self._sink, store, entries, date_time, progress)
+        self._steps = _produce(self._sink, store, entries, date_time, progress, tail)
         self.finished = False
         self.digest = hashlib.sha256()
         self.size = 0
@@ -197,32 +207,47 @@ def _produce(
     entries: list[Entry],
     date_time: tuple[int, int, int, int, int, int],
     progress: Progress | None,
+    tail: Callable[[], Iterable[Entry]] | None,
 ) -> Iterator[None]:
     """Write the ZIP into ``sink`` a chunk at a time, yielding after each chunk."""
-    total = sum(entry.size for entry in entries)
-    done = 0
+    counted = [0, sum(entry.size for entry in entries)]  # done, total
     with zipfile.ZipFile(cast(IO[bytes], sink), "w", compression=zipfile.ZIP_STORED) as archive:
         for entry in entries:
-            info = _info(entry, date_time)
-            digest, size = hashlib.sha256(), 0
-            with archive.open(info, "w") as target:
-                for chunk in _chunks(store, entry):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if size > entry.size:
-                        raise BundleSourceChanged(entry.name, "more bytes than planned")
-                    target.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-                    yield
-                if (digest.hexdigest(), size) != (entry.sha256, entry.size):
-                    raise BundleSourceChanged(
-                        entry.name,
-                        f"stored bytes hash to {digest.hexdigest()} ({size} bytes), "
-                        f"not the planned {entry.sha256} ({entry.size} bytes)",
-                    )
+            yield from _pack(archive, store, entry, date_time, progress, counted)
+        if tail is not None:
+            more = _sorted(tail(), before=entries)
+            counted[1] += sum(entry.size for entry in more)
+            for entry in more:
+                yield from _pack(archive, store, entry, date_time, progress, counted)
+    yield
+
+
+def _pack(
+    archive: zipfile.ZipFile,
+    store: ObjectStore,
+    entry: Entry,
+    date_time: tuple[int, int, int, int, int, int],
+    progress: Progress | None,
+    counted: list[int],
+) -> Iterator[None]:
+    digest, size = hashlib.sha256(), 0
+    with archive.open(_info(entry, date_time), "w") as target:
+        for chunk in _chunks(store, entry):
+            digest.update(chunk)
+            size += len(chunk)
+            if size > entry.size:
+                raise BundleSourceChanged(entry.name, "more bytes than planned")
+            target.write(chunk)
+            counted[0] += len(chunk)
+            if progress is not None:
+                progress(counted[0], counted[1])
             yield
+        if (digest.hexdigest(), size) != (entry.sha256, entry.size):
+            raise BundleSourceChanged(
+                entry.name,
+                f"stored bytes hash to {digest.hexdigest()} ({size} bytes), "
+                f"not the planned {entry.sha256} ({entry.size} bytes)",
+            )
     yield
 
 

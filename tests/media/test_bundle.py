@@ -168,3 +168,27 @@ def test_a_failed_build_on_s3_aborts_its_multipart_upload(s3_store: S3Store) -> 
     assert not s3_store.exists("bundles/b.zip")
     client = s3_store._client
     assert client.list_multipart_uploads(Bucket=s3_store.bucket).get("Uploads", []) == []
+
+
+def test_tail_entries_come_after_the_others_in_a_fixed_order(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    photos = _entries(store)[:2]
+    late = [Entry.of_bytes("summary.pdf", b"%PDF"), Entry.of_bytes("manifest.json", b"{}")]
+    write_zip(store, "a.zip", photos, tail=lambda: late)
+    write_zip(store, "b.zip", list(reversed(photos)), tail=lambda: list(reversed(late)))
+    assert store.get("a.zip") == store.get("b.zip")
+    with zipfile.ZipFile(_zip(store, "a.zip")) as archive:
+        names = archive.namelist()
+    assert names[-2:] == ["manifest.json", "summary.pdf"]
+    assert sorted(names[:-2], key=str.encode) == names[:-2]
+
+
+def test_a_tail_that_fails_leaves_no_bundle(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+
+    def tail() -> list[Entry]:
+        raise RuntimeError("summary.pdf failed to render")
+
+    with pytest.raises(RuntimeError, match="failed to render"):
+        write_zip(store, "bundles/b.zip", _entries(store)[:2], tail=tail)
+    assert not store.exists("bundles/b.zip")

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,18 +62,30 @@ def build(
     if claimed is not None:
         return claimed
     clock = [time.perf_counter()]
+    rendered: list[summaries.Pdf] = []
+    future: Future[summaries.Pdf] | None = None
     try:
         plan = _plan(db, bundle_id)
         clock.append(time.perf_counter())
-        pdf = summaries.render_pdf(store, plan.summary, plan.title, font=font or summaries.FONT)
-        entries = _entries(plan, pdf)
-        clock.append(time.perf_counter())
-        reporter = _Reporter(db, bundle_id, progress)
         with db.session() as session:
             fingerprint = session.get_one(Bundle, bundle_id).fingerprint
-        written = write_zip(
-            store, zip_key(fingerprint), entries, date_time=plan.date_time, progress=reporter
-        )
+        # summary.pdf renders (in a child process) while the photos stream; it and the
+        # manifest that lists it follow them into the ZIP.
+        with ThreadPoolExecutor(1, thread_name_prefix="anjian-summary") as pool:
+            future = pool.submit(_render, store, plan, font or summaries.FONT)
+
+            def tail() -> list[Entry]:
+                rendered.append(future.result())
+                return _tail(plan, rendered[0])
+
+            written = write_zip(
+                store,
+                zip_key(fingerprint),
+                plan.files,
+                date_time=plan.date_time,
+                progress=_Reporter(db, bundle_id, progress),
+                tail=tail,
+            )
     except StoreUnavailable as exc:
         _finish(db, bundle_id, state=BundleState.queued, reason=f"retrying: {exc}")
         raise
@@ -80,18 +93,22 @@ def build(
         log.warning("bundle %s failed: %s", bundle_id, exc, exc_info=True)
         _finish(db, bundle_id, state=BundleState.failed, reason=f"{type(exc).__name__}: {exc}")
         return Outcome(BundleState.failed, str(exc))
+    finally:
+        _forget(store, future)
     clock.append(time.perf_counter())
-    plan_s, render_s, pack_s = (b - a for a, b in itertools.pairwise(clock))
+    pdf = rendered[0]
+    plan_s, pack_s = (b - a for a, b in itertools.pairwise(clock))
     log.info(
-        "bundle %s: planned in %.2f s, summary rendered in %.2f s, %d bytes packed in %.2f s",
+        "bundle %s: planned in %.2f s, summary rendered in %.2f s meanwhile, "
+        "%d bytes packed in %.2f s",
         bundle_id,
         plan_s,
-        render_s,
+        pdf.seconds,
         written.size,
         pack_s,
-        extra={"bundle_timings": {"plan": plan_s, "render": render_s, "pack": pack_s}},
+        extra={"bundle_timings": {"plan": plan_s, "render": pdf.seconds, "pack": pack_s}},
     )
-    summary = {"html": True, "pdf": pdf.data is not None, "pdf_skipped": pdf.skipped}
+    summary = {"html": True, "pdf": pdf.key is not None, "pdf_skipped": pdf.skipped}
     _finish(
         db,
         bundle_id,
@@ -150,14 +167,31 @@ def _plan(db: Database, bundle_id: uuid.UUID) -> Plan:
         return plan
 
 
-def _entries(plan: Plan, pdf: summaries.Pdf) -> list[Entry]:
+def _forget(store: ObjectStore, future: Future[summaries.Pdf] | None) -> None:
+    """Delete the stored summary.pdf: it lives in the ZIP now (or the build failed)."""
+    if future is None or future.cancelled() or future.exception() is not None:
+        return
+    key = future.result().key
+    if key is not None:
+        store.delete(key)
+
+
+def _render(store: ObjectStore, plan: Plan, font: str) -> summaries.Pdf:
+    return summaries.render_pdf(store, plan.summary, plan.title, font=font)
+
+
+def _tail(plan: Plan, pdf: summaries.Pdf) -> list[Entry]:
+    """What follows the photos: the summaries, the manifest of every file, SHA256SUMS."""
     html = summaries.render_html(plan.summary, plan.title, summaries.in_zip)
-    files = [*plan.files, Entry.of_bytes("summary.html", html.encode(), kind="summary")]
-    if pdf.data is not None:
-        files.append(Entry.of_bytes("summary.pdf", pdf.data, kind="summary"))
+    made = [Entry.of_bytes("summary.html", html.encode(), kind="summary")]
+    if pdf.key is not None:
+        made.append(
+            Entry("summary.pdf", pdf.sha256, pdf.size, key=pdf.key, meta={"kind": "summary"})
+        )
+    files = [*plan.files, *made]
     about = {**plan.about, "title": plan.title, "pdf_skipped": pdf.skipped}
     manifest = Entry.of_bytes(MANIFEST, manifest_bytes(files, about))
-    return [*files, manifest, Entry.of_bytes(SHA256SUMS, sha256sums([*files, manifest]))]
+    return [*made, manifest, Entry.of_bytes(SHA256SUMS, sha256sums([*files, manifest]))]
 
 
 class _Reporter:

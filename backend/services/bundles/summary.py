@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
-from media import ObjectNotFound, ObjectStore, content_key
+from media import ObjectNotFound, ObjectStore, content_key, sha256_of
 
 from . import pdf as pdf_main
 
@@ -58,8 +60,13 @@ def in_zip(photo: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Pdf:
-    data: bytes | None
-    skipped: str | None  # why there is no PDF
+    """summary.pdf, stored under ``key`` until the ZIP is written; or why there is none."""
+
+    key: str | None
+    sha256: str = ""
+    size: int = 0
+    skipped: str | None = None
+    seconds: float = 0.0
 
 
 def pdf_unavailable(font: str = FONT) -> str | None:
@@ -86,7 +93,8 @@ def render_pdf(
     reason = pdf_unavailable(font)
     if reason is not None:
         log.warning("bundle %s: summary.pdf skipped: %s", title, reason)
-        return Pdf(None, reason)
+        return Pdf(None, skipped=reason)
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="anjian-summary-") as work:
         root = Path(work)
 
@@ -106,11 +114,17 @@ def render_pdf(
         if result.returncode == pdf_main.CANNOT_RUN:  # no Pango, say
             reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
             log.warning("bundle %s: summary.pdf skipped: %s", title, reason[0])
-            return Pdf(None, f"WeasyPrint cannot run: {reason[0]}")
+            return Pdf(None, skipped=f"WeasyPrint cannot run: {reason[0]}")
         if result.returncode != 0:
             reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
             raise RuntimeError(f"summary.pdf failed to render: {reason[0]}")
-        return Pdf((root / "summary.pdf").read_bytes(), None)
+        path = root / "summary.pdf"
+        with open(path, "rb") as stream:
+            sha256, size = sha256_of(stream)
+        key = f"bundles/summaries/{uuid.uuid4()}.pdf"  # this build's own: it deletes it
+        with open(path, "rb") as stream:
+            store.put(key, stream, content_type="application/pdf")
+        return Pdf(key, sha256, size, seconds=time.perf_counter() - started)
 
 
 ORIGINAL_AS_THUMBNAIL = 2 * 1024 * 1024  # a bigger original would bloat the PDF

@@ -165,3 +165,28 @@ def _state(world: BundleWorld, bundle_id: str) -> str:
     world.session.commit()
     assert row is not None
     return BundleState(row.state).value
+
+
+def test_a_bundle_another_worker_holds_keeps_its_outbox_row_pending(world: BundleWorld) -> None:
+    from datetime import timedelta
+
+    from backend.models import utcnow
+
+    loop = world.whole_loop()
+    asked = world.ask("hazard", loop.hazard.id)
+    row = world.session.get(Bundle, uuid.UUID(asked.json["id"]))
+    assert row is not None
+    row.state, row.lease_until = BundleState.building, utcnow() + timedelta(minutes=5)
+    world.session.commit()
+    [(_func, args, _)] = world.jobs.jobs
+    world.jobs.jobs.clear()
+    with pytest.raises(Exception, match="another worker"):
+        outbox_jobs.run(*args)
+    item = world.session.get(OutboxItem, args[0])
+    assert item is not None
+    world.session.refresh(item)
+    assert item.status == "pending"
+    row.lease_until = utcnow() - timedelta(seconds=1)  # the holder died; its lease lapsed
+    world.session.commit()
+    assert outbox_jobs.run(*args) == "done"
+    assert world.status(asked.json["id"]).json["state"] == "ready"

@@ -280,6 +280,7 @@ def bundles_build(scope: str, subject_id: uuid.UUID, output: Path | None) -> Non
     import shutil
 
     from .services.bundles import build, requests
+    from .services.outbox import take_created
 
     svc = services(current_app)
     try:
@@ -287,6 +288,9 @@ def bundles_build(scope: str, subject_id: uuid.UUID, output: Path | None) -> Non
             asked = requests.request(session, None, scope, subject_id)
             bundle_id, reused = asked.bundle.id, asked.reused
             title = asked.bundle.title
+            # Built here, not by a worker: keep the row from the commit point's delivery. It
+            # stays pending; the sweeper delivers it later, and it finds the bundle ready.
+            take_created(session)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     if not reused:

@@ -1,7 +1,7 @@
 """bundles and notices: 佐证 bundle builds (state, progress, the stored ZIP) and notice numbers
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-03 13:40:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import backend.models.base
 
 revision: str = "0015"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -195,19 +195,20 @@ def _tail(plan: Plan, pdf: summaries.Pdf) -> list[Entry]:
 
 
 class _Reporter:
-    """Writes progress (and renews the claim) at most once every PROGRESS_EVERY seconds."""
+    """Writes progress (and renews the claim) at most once every PROGRESS_EVERY seconds, and
+    passes it on as often."""
 
     def __init__(self, db: Database, bundle_id: uuid.UUID, also: Progress | None) -> None:
         self.db, self.bundle_id, self.also = db, bundle_id, also
         self.last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
-        if self.also is not None:
-            self.also(done, total)
         now = time.monotonic()
         if now - self.last < PROGRESS_EVERY and done < total:
             return
         self.last = now
+        if self.also is not None:  # the outbox row's progress and lease, the CLI's bar
+            self.also(done, total)
         with self.db.session() as session:
             session.execute(
                 update(Bundle)

@@ -32,10 +32,10 @@ from backend.models import (
     Unit,
     User,
 )
+from backend.services import inspections as stored_inspections
 from backend.services import scope as unit_scope
 from backend.services.ledger import queries as ledger_queries
 from backend.services.ledger import states
-from backend.services.sync import state as sync_state
 from media import content_key
 from media.bundle import Entry
 from sync.inspections import KINDS
@@ -194,7 +194,9 @@ def inspection_data(
     session: Session, row: Inspection, enterprise: Enterprise, photos: _Photos, folder: str
 ) -> dict[str, Any]:
     """Everything the summary prints of one inspection; names its photos into ``photos``."""
-    version = sync_state.checklist_version(session, row.checklist_code, row.checklist_version)
+    version = stored_inspections.checklist_version(
+        session, row.checklist_code, row.checklist_version
+    )
     answers = {
         a.item: a
         for a in session.scalars(

@@ -336,6 +336,20 @@ UNSCOPED: dict[str, Unscoped] = {
     "POST /api/v1/users": Unscoped("/api/v1/users", ADMIN_ONLY, NEEDS_TOKEN, {}),
     "GET /api/v1/inspections": Unscoped("/api/v1/inspections", ALL_OK, NEEDS_TOKEN),
     "GET /api/v1/hazards": Unscoped("/api/v1/hazards", ALL_OK, NEEDS_TOKEN),
+    # Bundles of made-up records read as missing; their unit dimension (every record of a
+    # bundle visible, else 404) is tested in tests/backend/bundles/. A download link needs no
+    # token but its signature, so a made-up one is missing to everyone, signed in or not.
+    "POST /api/v1/bundles": Unscoped(
+        "/api/v1/bundles", NOWHERE, NEEDS_TOKEN, {"scope": "hazard", "id": RANDOM}
+    ),
+    "GET /api/v1/bundles/<uuid:bundle_id>": Unscoped(
+        f"/api/v1/bundles/{RANDOM}", NOWHERE, NEEDS_TOKEN
+    ),
+    "GET /api/v1/bundles/<uuid:bundle_id>/download": Unscoped(
+        f"/api/v1/bundles/{RANDOM}/download?user={RANDOM}&expires=1&signature=00",
+        NOWHERE,
+        dict.fromkeys(STATES, MISSING),
+    ),
     "GET /api/v1/hazards/<uuid:hazard_id>": Unscoped(
         f"/api/v1/hazards/{RANDOM}", NOWHERE, NEEDS_TOKEN
     ),

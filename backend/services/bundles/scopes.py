@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
 from backend.models import (
+    DocumentObject,
     Enterprise,
     Finding,
     FindingConfirmation,
@@ -29,6 +30,8 @@ from backend.models import (
     InspectionPhoto,
     InspectionReview,
     MediaObject,
+    Record,
+    RecordVersion,
     Unit,
     User,
 )
@@ -36,8 +39,10 @@ from backend.services import inspections as stored_inspections
 from backend.services import scope as unit_scope
 from backend.services.ledger import queries as ledger_queries
 from backend.services.ledger import states
+from backend.services.records import kinds as record_kinds
 from media import content_key
 from media.bundle import Entry
+from media.documents import document_key
 from sync.inspections import KINDS
 
 from . import notices
@@ -114,6 +119,58 @@ class _Photos:
         return shown
 
 
+class _Documents:
+    """The documents (PDFs, scans) of the records a bundle holds, named for a person."""
+
+    def __init__(self, session: Session, hashes: Iterable[str]) -> None:
+        wanted = sorted(set(hashes))
+        self.objects = {
+            d.sha256: d
+            for d in session.scalars(
+                select(DocumentObject).where(DocumentObject.sha256.in_(wanted))
+            )
+        }
+        self.entries: dict[str, Entry] = {}
+        self.missing: list[str] = []
+
+    def add(
+        self, folder: str, documents: Iterable[dict[str, Any]], record: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Name each document ``<folder>/NN-<role>.<ext>`` in the order the record lists them."""
+        shown: list[dict[str, Any]] = []
+        for n, document in enumerate(documents, start=1):
+            sha, role = str(document["sha256"]), str(document.get("role") or "other")
+            label = record_kinds.DOCUMENT_ROLES.get(role, role)
+            stored = self.objects.get(sha)
+            if stored is None:
+                self.missing.append(sha)
+                shown.append({"sha256": sha, "path": None, "role": label, "missing": True})
+                continue
+            ext = DOCUMENT_EXTENSIONS.get(stored.content_type, "bin")
+            name = f"{folder}/{n:02d}-{safe_segment(label, 20)}.{ext}"
+            if name in self.entries:
+                raise ValueError(f"two files of the bundle would be named {name}")
+            self.entries[name] = Entry(
+                name,
+                sha,
+                stored.size,
+                key=document_key(sha),
+                meta=jsonable(
+                    {
+                        "record": record,
+                        "content_type": stored.content_type,
+                        "role": role,
+                        "pages": stored.pages,
+                    }
+                ),
+            )
+            shown.append({"sha256": sha, "path": name, "role": label, "pages": stored.pages})
+        return shown
+
+
+DOCUMENT_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
 def _names(session: Session, model: Any, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -142,6 +199,141 @@ def _enterprise(enterprise: Enterprise) -> dict[str, Any]:
     }
 
 
+# -- records (执法措施, 工作开展情况) behind an inspection or a hazard ----------------------------
+
+
+def related_records(
+    session: Session, inspection_ids: Iterable[uuid.UUID], hazard_ids: Iterable[uuid.UUID]
+) -> list[tuple[Record, RecordVersion]]:
+    """The enforcement actions and activities whose current version names one of the
+    inspections or hazards, in the order they happened."""
+    inspections = sorted(set(inspection_ids))
+    hazards = sorted({str(h) for h in hazard_ids})
+    conditions = []
+    if inspections:
+        conditions.append(Record.inspection_id.in_(inspections))
+    if hazards:
+        conditions.append(_names_a_hazard(session, hazards))
+    if not conditions:
+        return []
+    rows = session.execute(
+        select(Record, RecordVersion)
+        .join(
+            RecordVersion,
+            (RecordVersion.record_id == Record.id) & (RecordVersion.version == Record.version),
+        )
+        .where(or_(*conditions))
+        .order_by(Record.occurred_on, Record.created_at, Record.id)
+    )
+    return [(record, version) for record, version in rows]
+
+
+def _names_a_hazard(session: Session, hazards: list[str]) -> Any:
+    """``record_versions.content`` lists one of ``hazards`` in its ``hazard_ids`` (a JSON array:
+    each database's own way of looking inside one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        elements = text(
+            "SELECT 1 FROM jsonb_array_elements_text(record_versions.content -> 'hazard_ids') "
+            "AS listed(value) WHERE listed.value IN :hazards"
+        )
+    else:
+        elements = text(
+            "SELECT 1 FROM json_each(record_versions.content, '$.hazard_ids') AS listed "
+            "WHERE listed.value IN :hazards"
+        )
+    elements = elements.bindparams(bindparam("hazards", hazards, expanding=True))
+    return exists(elements.columns(literal_column("1")))
+
+
+def _authorise_records(
+    session: Session, user: User, records: list[tuple[Record, RecordVersion]]
+) -> bool:
+    units = {record.unit_id for record, _ in records}
+    return all(unit_scope.can_see(user, session.get_one(Unit, u)) for u in units)
+
+
+def _record_hashes(records: list[tuple[Record, RecordVersion]]) -> list[str]:
+    return [sha for _, version in records for sha in version.content.get("photos", [])]
+
+
+def _document_hashes(records: list[tuple[Record, RecordVersion]]) -> list[str]:
+    return [d["sha256"] for _, v in records for d in v.content.get("documents", [])]
+
+
+def records_data(
+    session: Session,
+    records: list[tuple[Record, RecordVersion]],
+    photos: _Photos,
+    documents: _Documents,
+    folder: str,
+) -> list[dict[str, Any]]:
+    """What the summary prints of each record; names its documents and photos."""
+    units = _names(session, Unit, [r.unit_id for r, _ in records])
+    people = _names(session, User, [v.author_id for _, v in records])
+    firms = _names(session, Enterprise, [r.enterprise_id for r, _ in records])
+    shown = []
+    for n, (record, version) in enumerate(records, start=1):
+        kind = record_kinds.KINDS.get(record.kind)
+        label = kind.label if kind else record.kind
+        content = version.content
+        here = f"{folder}/执法与工作记录/{n:02d}-{safe_segment(label, 20)}-{record.occurred_on}"
+        about = {
+            "type": "record",
+            "id": str(record.id),
+            "version": record.version,
+            "family": record.family.value,
+            "kind": record.kind,
+        }
+        shown.append(
+            {
+                "n": n,
+                "id": str(record.id),
+                "version": record.version,
+                "family": "执法措施" if record.family.value == "enforcement" else "工作开展情况",
+                "kind": label,
+                "occurred_on": record.occurred_on,
+                "unit": units.get(record.unit_id),
+                "enterprise": firms.get(record.enterprise_id) if record.enterprise_id else None,
+                "author": people.get(version.author_id),
+                "recorded_at": _local(version.created_at),
+                "reason": version.reason,
+                "countable": record.countable,
+                "flags": list(record.flags),
+                "note": content.get("note"),
+                "detail": _detail_rows(kind, content.get("detail") or {}),
+                "documents": documents.add(here, content.get("documents", []), about),
+                "photos": photos.add(f"{here}/照片", content.get("photos", []), about),
+            }
+        )
+    return shown
+
+
+def _detail_rows(kind: Any, detail: dict[str, Any]) -> list[dict[str, str]]:
+    """The kind's fields as label and value, in the schema's order; a field's label is its
+    Chinese description where it has a short one."""
+    fields = kind.schema().fields if kind else {}
+    rows = []
+    for name in [*fields, *(k for k in detail if k not in fields)]:
+        if name not in detail or detail[name] in (None, "", []):
+            continue
+        described = fields[name].metadata.get("description") if name in fields else None
+        label = described if described and len(described) <= 12 and ":" not in described else name
+        rows.append({"label": label, "value": _printed(detail[name])})
+    return rows
+
+
+def _printed(value: Any) -> str:
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, list):
+        return "；".join(_printed(v) for v in value)
+    if isinstance(value, dict):
+        return "，".join(_printed(v) for v in value.values() if v not in (None, ""))
+    return str(value)
+
+
 # -- inspection -----------------------------------------------------------------------------------
 
 
@@ -153,7 +345,17 @@ def _visible_inspection(session: Session, user: User, inspection_id: uuid.UUID) 
 
 
 def authorise_inspection(session: Session, user: User, inspection_id: uuid.UUID) -> None:
+    """The inspection and every record (执法措施, 工作开展情况) the bundle holds with it."""
     _visible_inspection(session, user, inspection_id)
+    if not _authorise_records(session, user, _inspection_records(session, inspection_id)):
+        raise NotFound(f"Inspection {inspection_id} was not found.")
+
+
+def _inspection_records(
+    session: Session, inspection_id: uuid.UUID
+) -> list[tuple[Record, RecordVersion]]:
+    hazards = session.scalars(select(Hazard.id).where(Hazard.inspection_id == inspection_id))
+    return related_records(session, [inspection_id], hazards)
 
 
 def collect_inspection(session: Session, inspection_id: uuid.UUID) -> Plan:
@@ -163,21 +365,29 @@ def collect_inspection(session: Session, inspection_id: uuid.UUID) -> Plan:
     enterprise = session.get_one(Enterprise, row.enterprise_id)
     day = (row.started_at or row.created_at).astimezone(CHINA).date().isoformat()
     folder = f"检查-{day}-{safe_segment(enterprise.name, 40)}"
-    photos = _Photos(session, _inspection_hashes(session, row))
+    records = _inspection_records(session, row.id)
+    photos = _Photos(session, [*_inspection_hashes(session, row), *_record_hashes(records)])
+    documents = _Documents(session, _document_hashes(records))
     record = inspection_data(session, row, enterprise, photos, folder)
-    summary = {"kind": "inspection", "inspection": record}
+    summary = {
+        "kind": "inspection",
+        "inspection": record,
+        "records": records_data(session, records, photos, documents, folder),
+    }
     about = {
         "scope": "inspection",
         "subject": {"type": "inspection", "id": str(row.id), "version": row.version},
+        "records": [{"id": str(r.id), "version": r.version} for r, _ in records],
     }
+    last = max([row.updated_at, *(r.updated_at for r, _ in records)])
     return Plan(
         scope="inspection",
         subject_id=row.id,
         title=folder,
-        files=tuple(photos.entries.values()),
+        files=(*photos.entries.values(), *documents.entries.values()),
         summary=jsonable(summary),
-        date_time=_zip_time(row.updated_at),
-        about={**about, "missing": sorted(photos.missing)},
+        date_time=_zip_time(last),
+        about={**about, "missing": sorted([*photos.missing, *documents.missing])},
     )
 
 
@@ -359,6 +569,12 @@ def authorise_hazard(session: Session, user: User, hazard_id: uuid.UUID) -> None
         _visible_inspection(session, user, entry.inspection_id)
     except NotFound:
         raise NotFound(f"Hazard {hazard_id} was not found.") from None
+    if not _authorise_records(session, user, _hazard_records(session, entry)):
+        raise NotFound(f"Hazard {hazard_id} was not found.")
+
+
+def _hazard_records(session: Session, entry: Hazard) -> list[tuple[Record, RecordVersion]]:
+    return related_records(session, [entry.inspection_id], [entry.id])
 
 
 def collect_hazard(session: Session, hazard_id: uuid.UUID) -> Plan:
@@ -374,10 +590,17 @@ def collect_hazard(session: Session, hazard_id: uuid.UUID) -> Plan:
     )
     folder = f"隐患-{entry.number}"
     event_photos = [sha for e in events for sha in e.data.get("photos", [])]
+    records = _hazard_records(session, entry)
     photos = _Photos(
         session,
-        [*entry.before_photos, *event_photos, *_inspection_hashes(session, inspection)],
+        [
+            *entry.before_photos,
+            *event_photos,
+            *_inspection_hashes(session, inspection),
+            *_record_hashes(records),
+        ],
     )
+    documents = _Documents(session, _document_hashes(records))
     record = {"type": "hazard", "id": str(entry.id), "number": entry.number}
     before = photos.add(f"{folder}/整改前", entry.before_photos, {**record, "step": "整改前"})
     steps = _steps(session, entry, events, photos, folder, record)
@@ -387,19 +610,21 @@ def collect_hazard(session: Session, hazard_id: uuid.UUID) -> Plan:
         "hazard": _hazard_data(session, entry, enterprise, before, steps),
         "notices": _notices(session, entry, events, enterprise),
         "inspection": checked,
+        "records": records_data(session, records, photos, documents, folder),
     }
-    last = max([entry.updated_at, *(e.at for e in events)])
+    last = max([entry.updated_at, *(e.at for e in events), *(r.updated_at for r, _ in records)])
     about = {
         "scope": "hazard",
         "subject": {"type": "hazard", "id": str(entry.id), "version": entry.version},
         "number": entry.number,
-        "missing": sorted(photos.missing),
+        "records": [{"id": str(r.id), "version": r.version} for r, _ in records],
+        "missing": sorted([*photos.missing, *documents.missing]),
     }
     return Plan(
         scope="hazard",
         subject_id=entry.id,
         title=folder,
-        files=tuple(photos.entries.values()),
+        files=(*photos.entries.values(), *documents.entries.values()),
         summary=jsonable(summary),
         date_time=_zip_time(last),
         about=about,

@@ -31,8 +31,8 @@ class Loop:
 
 
 class BundleWorld(World):
-    def upload(self, data: bytes) -> str:
-        headers = self.headers(self.inspector)
+    def upload(self, data: bytes, user: Any = None) -> str:
+        headers = self.headers(user or self.inspector)
         self.session.commit()  # no transaction of the test's open while the app writes
         reply = self.client.put(
             f"/api/v1/media/{sha(data)}",

@@ -10,6 +10,13 @@ class UnknownScope(InvalidInput):
     code = "bundle.unknown_scope"
 
 
+class ScopeNotYetAvailable(InvalidInput):
+    """A scope the design names but whose records do not exist yet (``report``: issue 13)."""
+
+    status = 422
+    code = "bundle.scope_not_available"
+
+
 class BundleNotFound(NotFound):
     status = 404
     code = "bundle.not_found"
@@ -20,4 +27,4 @@ class DownloadExpired(NotFound):
     code = "bundle.link_expired"
 
 
-ERRORS = (UnknownScope, BundleNotFound, DownloadExpired)
+ERRORS = (UnknownScope, ScopeNotYetAvailable, BundleNotFound, DownloadExpired)

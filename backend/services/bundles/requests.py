@@ -17,8 +17,8 @@ from backend.errors import NotFound
 from backend.models import Bundle, BundleState, User
 from backend.services import outbox
 
-from .errors import BundleNotFound, UnknownScope
-from .scopes import SCOPES
+from .errors import BundleNotFound, ScopeNotYetAvailable, UnknownScope
+from .scopes import PLANNED, SCOPES
 
 BUILD_JOB = outbox.JobKind.bundle_build
 
@@ -33,6 +33,11 @@ class Requested:
 def request(session: Session, user: User | None, scope: str, subject_id: uuid.UUID) -> Requested:
     """The bundle of ``scope`` ``subject_id`` as its records stand now. ``user`` None is the
     operator's CLI, which may bundle anything."""
+    if scope in PLANNED:
+        raise ScopeNotYetAvailable(
+            f"Bundles of scope {scope!r} are not available yet: {PLANNED[scope]}",
+            errors={"scope": [f"Not available yet; use one of {', '.join(SCOPES)}."]},
+        )
     if scope not in SCOPES:
         raise UnknownScope(
             f"Unknown bundle scope {scope!r}; use one of {', '.join(SCOPES)}.",

@@ -787,5 +787,5 @@ SCOPES: dict[str, Scope] = {
 # ``bundle.scope_not_available`` and this sentence. A 调度表 bundle (docs/bundles-report-scope.md)
 # becomes an entry of SCOPES when filed reports exist (issue 13).
 PLANNED: dict[str, str] = {
-    "report": "a 调度表 bundle needs filed reports (issue 13), which this server does not have yet.",
+    "report": "a 调度表 bundle needs filed reports (issue 13), which this server has not yet.",
 }

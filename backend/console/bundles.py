@@ -54,7 +54,7 @@ def _view(bundle: Bundle) -> dict[str, Any]:
 
 @blp.route("/bundles", methods=["POST"])
 @signed_in(*ALL_ROLES)
-def bundle_request() -> Any:
+def bundles_request() -> Any:
     """Ask for the bundle of an inspection or a hazard; then its page, which shows progress."""
     scope = request.form.get("scope", "")
     subject = forms.uuid_of(request.form, "id")
@@ -63,7 +63,7 @@ def bundle_request() -> Any:
     # A refusal is a DomainError: the console's handler shows it in Chinese with its status,
     # and nothing of the request is committed.
     asked = requests.request(db(), user(), scope, subject)
-    return redirect(url_for("console.bundle", bundle_id=asked.bundle.id))
+    return redirect(url_for("console.bundles_show", bundle_id=asked.bundle.id))
 
 
 @blp.route("/bundles")
@@ -90,7 +90,7 @@ def bundles() -> Any:
 
 @blp.route("/bundles/<uuid:bundle_id>")
 @signed_in(*ALL_ROLES)
-def bundle(bundle_id: uuid.UUID) -> Any:
+def bundles_show(bundle_id: uuid.UUID) -> Any:
     """One bundle: state and progress (polled while it builds), SHA-256, download."""
     found = requests.get_visible(db(), user(), bundle_id)
     return render_template("console/bundle.html", title="佐证材料", b=_view(found))
@@ -98,7 +98,7 @@ def bundle(bundle_id: uuid.UUID) -> Any:
 
 @blp.route("/bundles/<uuid:bundle_id>/status")
 @signed_in(*ALL_ROLES)
-def bundle_progress(bundle_id: uuid.UUID) -> Any:
+def bundles_status(bundle_id: uuid.UUID) -> Any:
     """The status fragment htmx swaps in once a second until the bundle is ready or failed."""
     found = requests.get_visible(db(), user(), bundle_id)
     return render_template("console/_bundle_status.html", b=_view(found))

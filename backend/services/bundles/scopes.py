@@ -617,6 +617,20 @@ def collect_hazard(session: Session, hazard_id: uuid.UUID) -> Plan:
         "scope": "hazard",
         "subject": {"type": "hazard", "id": str(entry.id), "version": entry.version},
         "number": entry.number,
+        # Every step of the loop, with or without photos, and the files it holds.
+        "steps": [
+            {
+                "n": step["n"],
+                "event": events[step["n"] - 1].id,
+                "type": step["type"],
+                "label": step["label"],
+                "at": step["at"],
+                "actor": step["actor"],
+                "state_after": step["state_after"],
+                "files": [p["path"] for p in step["photos"] if p["path"]],
+            }
+            for step in steps
+        ],
         "records": [{"id": str(r.id), "version": v.version} for r, v in records],
         "missing": sorted([*photos.missing, *documents.missing]),
     }

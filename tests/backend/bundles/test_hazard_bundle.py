@@ -4,6 +4,7 @@ Chinese PDF with its font embedded, reproducible and verifiable (issue 14 accept
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import zipfile
@@ -44,6 +45,20 @@ def test_the_manifest_shows_every_step_with_its_photos(loop_bundle) -> None:  # 
     assert before["exif"]["gps"]["latitude"] == pytest.approx(26.075, abs=1e-3)
     assert any(p.startswith(f"隐患-{number}/检查记录/签名/01-inspector-李检查") for p in files)
     assert {"summary.html", "summary.pdf"} <= set(files)
+    # The manifest's head lists every step of the loop, those without photos too.
+    head = manifest(data)["steps"]
+    assert [s["label"] for s in head] == [
+        "登记入账",
+        "挂牌督办",
+        "整改情况报告",
+        "复查（不合格）",
+        "整改情况报告",
+        "复查（合格）",
+        "销号",
+    ]
+    assert head[2]["files"] == [f"隐患-{number}/03-整改情况报告/01.jpg"]
+    assert head[3]["files"] == []
+    assert head[-1]["state_after"] == "已销号"
     assert status["sha256"]
     assert status["size"] == len(data)
 
@@ -81,17 +96,26 @@ def test_the_pdf_has_the_chinese_text_and_embeds_a_cjk_font(
     assert all("Noto-Sans-CJK-SC" in f for f in fonts), fonts
     path = tmp_path / "summary.pdf"
     path.write_bytes(pdf)
-    if shutil.which("pdffonts"):
-        listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
-        cjk = [line for line in listed.stdout.splitlines() if "Noto-Sans-CJK-SC" in line]
-        assert cjk, listed.stdout
-        assert all(" yes " in line for line in cjk), listed.stdout  # emb column
-    if shutil.which("pdftoppm"):  # the page a person looks at: see docs/bundles.md
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(path), str(tmp_path / "p")],
-            check=True,
-        )
-        assert sorted(p.name for p in tmp_path.glob("p-*.png"))
+    # poppler-utils is installed with the font (Dockerfile, .ci/run): no silent pass without it.
+    assert shutil.which("pdffonts"), "pdffonts is missing: apt-get install poppler-utils"
+    listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    cjk = [line for line in listed.stdout.splitlines() if "Noto-Sans-CJK-SC" in line]
+    assert cjk, listed.stdout
+    assert all(" yes " in line for line in cjk), listed.stdout  # emb column
+    # The pages a person looks at (docs/bundles.md): the summary's first page and the notices.
+    shots = Path(os.environ.get("BUNDLE_SCREENSHOTS", "var/screenshots/bundles")).resolve()
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("summary-*.png"):
+        old.unlink()
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
+    pages = str(len(reader.pages))
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", pages, str(path), str(shots / "summary")],
+        check=True,
+    )
+    written = sorted(shots.glob("summary-*.png"))
+    assert len(written) == len(reader.pages)
+    assert all(p.stat().st_size > 10_000 for p in written)  # not blank pages
 
 
 def test_building_twice_gives_the_same_bundle_and_a_caption_change_a_new_one(

@@ -19,7 +19,7 @@ from media.bundle import Entry
 
 # Bump when the summary templates, the layout of the ZIP or the manifest change: bundles built
 # before are then built again on request instead of reused.
-LAYOUT_VERSION = 2  # 2: the records and documents behind the subject
+LAYOUT_VERSION = 3  # 2: the records and documents behind the subject; 3: their labels
 
 
 @dataclass(frozen=True)

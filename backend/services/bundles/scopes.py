@@ -45,7 +45,7 @@ from media.bundle import Entry
 from media.documents import document_key
 from sync.inspections import KINDS
 
-from . import notices
+from . import labels, notices
 from .plan import Plan, extension, jsonable, safe_segment
 
 CHINA = states.CHINA
@@ -298,7 +298,7 @@ def records_data(
                 "recorded_at": _local(version.created_at),
                 "reason": version.reason,
                 "countable": version.countable,
-                "flags": list(version.flags),
+                "flags": [labels.flag(f) for f in version.flags],
                 "note": content.get("note"),
                 "detail": _detail_rows(kind, content.get("detail") or {}),
                 "documents": documents.add(here, content.get("documents", []), about),
@@ -316,9 +316,11 @@ def _detail_rows(kind: Any, detail: dict[str, Any]) -> list[dict[str, str]]:
     for name in [*fields, *(k for k in detail if k not in fields)]:
         if name not in detail or detail[name] in (None, "", []):
             continue
-        described = fields[name].metadata.get("description") if name in fields else None
-        label = described if described and len(described) <= 12 and ":" not in described else name
-        rows.append({"label": label, "value": _printed(detail[name])})
+        value = detail[name]
+        named = labels.choices(fields[name]) if name in fields else {}
+        if isinstance(value, str) and value in named:
+            value = named[value]
+        rows.append({"label": labels.FIELDS.get(name, name), "value": _printed(value)})
     return rows
 
 

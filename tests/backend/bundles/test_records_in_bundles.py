@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from media.bundle import verify_zip
 from tests.backend.bundles.support import BundleWorld, manifest, members
@@ -103,7 +107,24 @@ def test_a_hazard_bundle_holds_the_penalty_naming_it_with_its_decision_and_photo
     assert DECISION_NUMBER in html
     assert "相关执法措施与工作记录" in html
     assert decision_path in html
+    # printed in Chinese, as the forms name things, not as the API's field names
+    for printed in ("决定日期", "法律依据", "罚款金额（元）", "事前立案", "缺现场照片"):
+        assert printed in html
+    for field_name in ("decided_on", "amount_yuan", "pre_incident", "evidence.photos_missing"):
+        assert field_name not in html
     assert verify_zip(io.BytesIO(data)) == []
+    # In the printed summary too: the page with the records, written as PNG to be looked at.
+    reader = PdfReader(io.BytesIO(members(data)["summary.pdf"]))
+    [page] = [n for n, p in enumerate(reader.pages, 1) if DECISION_NUMBER in p.extract_text()]
+    shots = Path(os.environ.get("BUNDLE_SCREENSHOTS", "var/screenshots/bundles")).resolve()
+    shots.mkdir(parents=True, exist_ok=True)
+    pdf_path = shots / "records.pdf"
+    pdf_path.write_bytes(members(data)["summary.pdf"])
+    one_page = ["-f", str(page), "-l", str(page), "-singlefile"]
+    out = str(shots / "records-page")
+    subprocess.run(["pdftoppm", "-png", "-r", "80", *one_page, str(pdf_path), out], check=True)
+    pdf_path.unlink()
+    assert (shots / "records-page.png").stat().st_size > 10_000
 
 
 def test_an_inspection_bundle_holds_the_records_of_its_hazards(world: BundleWorld) -> None:

@@ -120,3 +120,29 @@ def test_asking_without_the_csrf_token_or_for_a_report_is_refused(
     assert "调度表" in report.get_data(as_text=True)
     assert world.count(Bundle) == 0
     assert "还没有申请过佐证材料" in world.client.get("/console/bundles").get_data(as_text=True)
+
+
+def test_a_failed_bundle_says_why_and_can_be_asked_for_again(bundles_world: BundleWorld) -> None:
+    from media import content_key
+
+    world = bundles_world
+    loop = world.whole_loop()
+    entry = loop.hazard
+    store = world.app.extensions["anjian"].store
+    photo = loop.after[2]
+    original = store.get(content_key(photo))
+    store.delete(content_key(photo))
+    token = sign_in(world.client, world.supervisor)
+    location = ask(world, token, "hazard", entry.id).headers["Location"]
+    world.jobs.run_all()
+    failed = world.client.get(f"{location}/status").get_data(as_text=True)
+    assert "生成失败" in failed
+    assert f"隐患-{entry.number}/06-复查（合格）/01.jpg" in failed  # the reason names the file
+    assert "重新生成" in failed
+    assert "hx-get" not in failed
+
+    store.put(content_key(photo), original, content_type="image/jpeg")
+    again = ask(world, token, "hazard", entry.id)
+    assert again.headers["Location"] == location  # the same bundle, queued again
+    world.jobs.run_all()
+    assert "已生成" in world.client.get(location).get_data(as_text=True)

@@ -30,7 +30,11 @@ blp = Blueprint(
 
 class BundleRequest(ma.Schema):
     scope = ma.fields.String(
-        required=True, metadata={"description": f"One of: {', '.join(SCOPES)}"}
+        required=True,
+        metadata={
+            "description": f"One of: {', '.join(SCOPES)}; report (a filed 调度表) is refused with "
+            "bundle.scope_not_available until filed reports exist"
+        },
     )
     id = ma.fields.UUID(required=True, metadata={"description": "The inspection or hazard"})
 
@@ -71,7 +75,7 @@ class Bundles(MethodView):
     @blp.arguments(BundleRequest)
     @blp.response(202, BundleStatus)
     @blp.alt_response(404, description="not_found: no such record, or not all of it is yours")
-    @blp.alt_response(422, description="bundle.unknown_scope")
+    @blp.alt_response(422, description="bundle.unknown_scope, bundle.scope_not_available")
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Ask for the bundle of an inspection or a hazard's whole loop (built by the worker)"""
         asked = requests.request(db(), current_user(), args["scope"], args["id"])

@@ -13,6 +13,7 @@ from sync import text
 from . import (
     admin,
     auth,
+    bundles,
     checklists,
     context,
     documents,
@@ -43,7 +44,7 @@ def register_api(app: Flask) -> None:
     api = AnjianApi(app, spec_kwargs={"extra_plugins": [statuses.ErrorStatuses()]})
     for module in (auth, checklists, standards, enterprises, organisation, sync, media, health):
         api.register_blueprint(module.blp)
-    for module in (inspections, hazards, admin, documents, reports, report_check):
+    for module in (inspections, hazards, bundles, admin, documents, reports, report_check):
         api.register_blueprint(module.blp)
     records.register(api)
     health.register_root_aliases(app)

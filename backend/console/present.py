@@ -105,3 +105,13 @@ def gap(seconds: int | None) -> str:
 
 def yuan(value: int | None) -> str:
     return "—" if value is None else f"{value:,} 元"
+
+
+def megabytes(size: int | None) -> str:
+    """A file size as a person reads it: 1.6 GB, 12.3 MB, 800 KB."""
+    if size is None:
+        return "—"
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} 字节"

@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .bundles import Bundle, BundleState, Notice, NoticeCounter
 from .checklists import Checklist, ChecklistItem, ChecklistVersion
 from .enterprises import ENTITY_TYPE_LABELS, Enterprise, EntityType
 from .inspections import (
@@ -47,6 +48,8 @@ __all__ = [
     "Amendment",
     "AuditEntry",
     "Base",
+    "Bundle",
+    "BundleState",
     "Campaign",
     "Change",
     "Checklist",
@@ -74,6 +77,8 @@ __all__ = [
     "MediaClaim",
     "MediaCollected",
     "MediaObject",
+    "Notice",
+    "NoticeCounter",
     "OutboxItem",
     "Record",
     "RecordFamily",

@@ -28,6 +28,7 @@ class JobKind(StrEnum):
     ledger_entries = "ledger.create_entries"
     media_derivatives = "media.derivatives"
     media_arrived = "media.arrived"
+    bundle_build = "bundle.build"
 
 
 # Kinds a person is waiting for go to the front of the queue, before a backlog of photo

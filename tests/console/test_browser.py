@@ -5,6 +5,8 @@ approves it with a clause for the major finding, and follows the hazard through 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -290,3 +292,53 @@ def test_on_a_tablet(browser: Any, site: Site, shots: Path) -> None:
     pages.check("检查记录", "17-tablet-record")
     pages.goto("/console/ledger")
     pages.check("隐患台账", "18-tablet-ledger")
+
+
+def test_a_supervisor_asks_for_watches_and_downloads_bundles(
+    browser: Any, site: Site, shots: Path
+) -> None:
+    """佐证材料 from the record page and from the hazard page (the review test above put the
+    hazard in the ledger): the page polls until the worker of `anjian run` has built it, then
+    the download is a ZIP whose every file matches its manifest."""
+    from media.bundle import verify_zip
+
+    s, pages = site.seeded, _pages(browser, site, shots)
+    page = pages.page
+    pages.goto(f"/console/inspections/{s.inspection_id}")
+    pages.sign_in(s.supervisor)
+    pages.check("检查记录")
+    page.click("#bundle-ask")
+    page.wait_for_load_state("networkidle")
+    pages.check("佐证材料")
+    page.locator("#bundle-state", has_text="已生成").wait_for(timeout=60_000)
+    pages.check("佐证材料", "10-bundle-inspection-ready")
+    with page.expect_download() as info:
+        page.click("#bundle-download")
+    download = info.value
+    assert download.suggested_filename.endswith(".zip")
+    with open(download.path(), "rb") as zipped:
+        assert verify_zip(zipped) == []
+
+    number = _ledger_entry_appears(pages, s.enterprise)
+    page.click(f"text={number}")
+    page.wait_for_load_state("networkidle")
+    pages.check(f"隐患 {number}")
+    page.click("#bundle-ask")
+    page.wait_for_load_state("networkidle")
+    pages.check("佐证材料")
+    assert number in page.locator("h1").inner_text()
+    page.locator("#bundle-state", has_text="已生成").wait_for(timeout=60_000)
+    sha256 = page.locator("#bundle-sha256").inner_text()
+    pages.check("佐证材料", "11-bundle-hazard-ready")
+    with page.expect_download() as info:
+        page.click("#bundle-download")
+    with open(info.value.path(), "rb") as zipped:
+        data = zipped.read()
+    assert hashlib.sha256(data).hexdigest() == sha256
+    assert verify_zip(io.BytesIO(data)) == []
+
+    pages.goto("/console/bundles")
+    pages.check("佐证材料", "12-bundles-list")
+    listed = page.locator("main").inner_text()
+    assert f"隐患-{number}" in listed
+    assert "已生成" in listed

@@ -235,6 +235,9 @@ NAMES_NO_UNITS_RESOURCE = {
     "GET /api/v1/checklists/<code>/versions/<version>": "the published checklists are everyone's",
     "POST /api/v1/checklists/<code>/versions/<version>/evaluate": "a checklist, no record",
     "GET /api/v1/standards/<code>": "the clause catalogue is everyone's (docs/standards.md)",
+    "GET /api/v1/bundles/<uuid:bundle_id>": "a bundle is seen when all its records are: "
+    "tests/backend/bundles",
+    "GET /api/v1/bundles/<uuid:bundle_id>/download": "a signed link: tests/backend/bundles",
 }
 
 
@@ -552,6 +555,7 @@ ALL_OK = dict.fromkeys(CALLERS, OK)
 ADMIN_ONLY = {c: OK if c in ADMINS else FORBIDDEN for c in CALLERS}
 TOP_ADMIN = {c: OK if c == "district_admin" else FORBIDDEN for c in CALLERS}
 NOWHERE = dict.fromkeys(CALLERS, MISSING)
+RANDOM = "3f2a8c9e-0000-4000-8000-000000000000"  # names no bundle
 NEEDS_TOKEN = dict.fromkeys(STATES, UNAUTHENTICATED)
 PUBLIC = dict.fromkeys(STATES, OK)
 NOT_A_HASH = "f" * 64
@@ -623,6 +627,20 @@ UNSCOPED: dict[str, Unscoped] = {
     "POST /api/v1/users": Unscoped("/api/v1/users", ADMIN_ONLY, NEEDS_TOKEN, {}),
     "GET /api/v1/inspections": Unscoped("/api/v1/inspections", ALL_OK, NEEDS_TOKEN),
     "GET /api/v1/hazards": Unscoped("/api/v1/hazards", ALL_OK, NEEDS_TOKEN),
+    # Bundles of made-up records read as missing; their unit dimension (every record of a
+    # bundle visible, else 404) is tested in tests/backend/bundles/. A download link needs no
+    # token but its signature, so a made-up one is missing to everyone, signed in or not.
+    "POST /api/v1/bundles": Unscoped(
+        "/api/v1/bundles", NOWHERE, NEEDS_TOKEN, {"scope": "hazard", "id": RANDOM}
+    ),
+    "GET /api/v1/bundles/<uuid:bundle_id>": Unscoped(
+        f"/api/v1/bundles/{RANDOM}", NOWHERE, NEEDS_TOKEN
+    ),
+    "GET /api/v1/bundles/<uuid:bundle_id>/download": Unscoped(
+        f"/api/v1/bundles/{RANDOM}/download?user={RANDOM}&expires=1&signature=00",
+        NOWHERE,
+        dict.fromkeys(STATES, MISSING),
+    ),
     "POST /api/v1/media": Unscoped(
         "/api/v1/media",
         ALL_OK,

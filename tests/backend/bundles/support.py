@@ -96,7 +96,13 @@ class BundleWorld(World):
         steps = [
             (
                 self.supervisor,
-                {"type": "listed", "unit_id": str(self.district.id), "comment": "列为区级挂牌督办"},
+                {
+                    "type": "listed",
+                    "unit_id": str(self.district.id),
+                    "comment": "列为区级挂牌督办",
+                    "requirements": "落实一患一策，按期整改销号",
+                    "deadline": "2027-03-31",
+                },
             ),
             (
                 self.inspector,
@@ -106,10 +112,12 @@ class BundleWorld(World):
                     "photos": [after[0]],
                     "funds": 12000,
                     "responsible_person": "王经理",
+                    "plan_deadline": "2026-12-20",
+                    "emergency_plan": "有限空间作业中毒窒息应急预案",
                 },
             ),
-            (
-                self.inspector,
+            (  # not the one who reported the rectification (谁检查、谁签名、谁负责)
+                self.supervisor,
                 {"type": "reinspected", "passed": False, "comment": "未建立安全管理台账"},
             ),
             (
@@ -121,7 +129,7 @@ class BundleWorld(World):
                 },
             ),
             (
-                self.inspector,
+                self.supervisor,
                 {
                     "type": "reinspected",
                     "passed": True,

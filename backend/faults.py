@@ -1,10 +1,12 @@
 """Fault injection for tests of what survives a crash: a named point where the process stops.
 
 `ANJIAN_FAULT=<point>=<path of a FIFO>`, read once at start-up (`Config.fault`) and refused in
-production. When the process reaches that point it writes the point's name to the FIFO (which
-blocks until the test opens it for reading), then opens the FIFO again to read, which blocks
-until someone opens it for writing. A test that kills the process meanwhile knows exactly where
-the kill landed. Nothing is faked: the process is the real server, stopped at a real place.
+production. The first process to reach that point (of all that share the FIFO: every gunicorn
+worker, and those started after a kill) takes it by creating `<FIFO>.taken`; the others pass as if
+no fault were armed. The taker writes `<point> <pid>` to the FIFO (which blocks until the test
+opens it for reading), then opens the FIFO again to read, which blocks until someone opens it for
+writing. A test that kills that pid meanwhile knows exactly where the kill landed and that it
+landed once. Nothing is faked: the process is the real server, stopped at a real place.
 
 Points:
 
@@ -14,6 +16,7 @@ Points:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 POINTS = ("push.before_commit", "push.after_commit")
@@ -38,9 +41,18 @@ def arm(fault: tuple[str, Path] | None) -> None:
 
 def reached(point: str) -> None:
     path = _armed.get(point)
-    if path is None:
+    if path is None or not _take(path):
         return
     with path.open("w") as fifo:  # blocks until the test reads
-        fifo.write(point + "\n")
+        fifo.write(f"{point} {os.getpid()}\n")
     with path.open() as fifo:  # blocks until the test writes, or kills this process
         fifo.read()
+
+
+def _take(path: Path) -> bool:
+    """True for the one process that creates `<path>.taken` first."""
+    try:
+        os.close(os.open(f"{path}.taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True

@@ -507,6 +507,13 @@ def fresh_database(admin_url: str, template: str | None = None) -> Iterator[str]
     copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        if template:
+            # PostgreSQL 15's default copy (STRATEGY WAL_LOG) logs the template's sequence pages
+            # as they were, counters pre-allocated and all; until the next checkpoint, the copy's
+            # nextval() writes no WAL of its own, so a crash then rewinds every sequence and
+            # hands out ids already committed (pk_sync_changes, found by the fault suite's
+            # restart test; docs/decision-postgres-template-copies.md). A checkpoint ends that.
+            conn.execute(text("CHECKPOINT"))
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -724,8 +731,8 @@ class Stack:
             S3_ACCESS_KEY_ID=s3.access_key,
             S3_SECRET_ACCESS_KEY=s3.secret_key,
             S3_REGION=s3.region,
-            **options.environment,
         )
+        self.env.update(options.environment)  # the caller's last: it may override the above
         self.api = Gunicorn(self.env, options.api_workers, self.scratch / "gunicorn.log")
         self._exit.append(lambda: self.api.stop())
         for n in range(options.job_workers):

@@ -8,22 +8,57 @@ replayed one command per savepoint, so one bad command cannot take the others do
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from backend.errors import DomainError
 from sync import CommandRejected, Mutation, text
 
 from . import state, writes
 from .batch import Batch, Context, Outcome, Reads
 from .commands import COMMANDS
 
+log = logging.getLogger(__name__)
+
+# Tables of the server's own bookkeeping. No command's content can break their constraints
+# (ids come from sequences, command ids are checked first, the device row is locked), so a
+# violation there is the server's fault, e.g. a sequence rewound by PostgreSQL's crash recovery
+# (docs/decision-postgres-template-copies.md). Rejecting the command would make the tablet drop
+# a good record for good; the push fails instead, nothing is written, and the tablet resends.
+BOOKKEEPING = ("sync_changes", "sync_commands", "outbox", "audit_log")
+
+
+class BookkeepingRefused(DomainError):
+    status, code = 503, "sync.retry_later"
+
+
+def _bookkeeping(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)  # psycopg names the table
+    table = getattr(diag, "table_name", None)
+    if table is not None:
+        return table in BOOKKEEPING
+    message = str(exc.orig)  # SQLite: "UNIQUE constraint failed: sync_changes.id"
+    return any(f" {name}." in message for name in BOOKKEEPING)
+
+
+def _refused(exc: IntegrityError) -> BookkeepingRefused:
+    log.error("push refused by the server's own bookkeeping, asking to resend: %s", exc.orig)
+    return BookkeepingRefused(
+        "The server could not record this push; nothing was saved. Send it again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
 
 def apply_batch(ctx: Context, mutations: list[Mutation]) -> list[Outcome]:
     try:
         with ctx.session.begin_nested():
             return _apply(ctx, mutations)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if _bookkeeping(exc):
+            raise _refused(exc) from exc
+        log.warning("push batch refused by the database, replaying one by one: %s", exc.orig)
         if len(mutations) == 1:
             raise
     outcomes = []
@@ -31,7 +66,15 @@ def apply_batch(ctx: Context, mutations: list[Mutation]) -> list[Outcome]:
         try:
             with ctx.session.begin_nested():
                 outcomes += _apply(ctx, [mutation])
-        except IntegrityError:
+        except IntegrityError as exc:
+            if _bookkeeping(exc):
+                raise _refused(exc) from exc
+            log.warning(
+                "command seq %s (%s) rejected sync.integrity: %s",
+                mutation.seq,
+                mutation.name,
+                exc.orig,
+            )
             outcomes.append(
                 Outcome(
                     mutation,

@@ -201,7 +201,7 @@ def _wait_reached(fifo: Path, push: Future[Any]) -> str:
             with contextlib.suppress(BlockingIOError):  # open on its side, not written yet
                 said += os.read(fd, 100)
             time.sleep(0.005)
-        return said.decode().strip()
+        return said.decode().split()[0]  # "<point> <pid>"
     finally:
         os.close(fd)
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend.models import (
     Amendment,
+    Change,
     Device,
     Finding,
     Inspection,
@@ -199,6 +201,51 @@ def test_a_command_that_can_never_succeed_is_rejected_writes_nothing_and_advance
     assert world.count(Inspection) == 0
     follow = world.tablet.push(world.tablet.command("inspection.save@1", world.save()))
     assert follow.json["results"][0]["status"] == "applied"
+
+
+def _break_the_change_log(session: Session) -> Callable[[], None]:
+    """Make the change log's next id one already taken, as PostgreSQL 15's crash recovery did to
+    a database copied from a template (docs/decision-postgres-template-copies.md); give back the
+    function that mends it. SQLite hands out max(id) + 1, which cannot collide, so there a
+    trigger raises the same error: a fault the real server cannot be made to show."""
+    if session.get_bind().dialect.name == "postgresql":
+        taken = session.scalar(select(func.max(Change.id)))
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('sync_changes', 'id'), :v, false)"),
+            {"v": taken},
+        )
+        return lambda: session.execute(
+            text("SELECT setval(pg_get_serial_sequence('sync_changes', 'id'), :v)"),
+            {"v": 10 * (taken or 1)},
+        )
+    session.execute(
+        text(
+            "CREATE TEMP TRIGGER rewound BEFORE INSERT ON sync_changes "
+            "BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: sync_changes.id'); END"
+        )
+    )
+    return lambda: session.execute(text("DROP TRIGGER temp.rewound"))
+
+
+def test_a_push_the_servers_own_bookkeeping_refuses_is_503_and_the_resend_is_applied(
+    world: World,
+) -> None:
+    """Not the command's fault, so not `rejected` (the tablet would drop a good record): the
+    push fails whole with a code saying to resend, nothing is written, and the resend applies."""
+    world.tablet.push(world.tablet.command("inspection.save@1", world.save()))
+    mend = _break_the_change_log(world.session)
+    body = [world.tablet.command("inspection.save@1", world.save()) for _ in range(2)]
+    refused = world.tablet.push(*body)
+    assert refused.status_code == 503, refused.json
+    assert refused.json["code"] == "sync.retry_later"
+    assert refused.headers["Retry-After"]
+    assert world.count(Inspection) == 1
+    assert world.session.get(Device, uuid.UUID(world.tablet.device_id)).last_seq == 1
+    mend()
+    resent = world.tablet.push(*body)
+    assert resent.status_code == 200, resent.json
+    assert [r["status"] for r in resent.json["results"]] == ["applied", "applied"]
+    assert world.count(Inspection) == 3
 
 
 def test_an_unknown_command_name_is_rejected(world: World) -> None:

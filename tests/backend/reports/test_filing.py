@@ -11,6 +11,8 @@ from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from backend.models import ReportFiling
@@ -65,6 +67,19 @@ def test_a_filing_is_frozen_with_the_versions_behind_each_cell_and_its_hash(
     assert (kind, version) == ("record", 1)
     assert stored.figures["total"]["major_dept_found"] == 1
     assert [w["code"] for w in stored.figures["warnings"]] == ["evidence"]  # no 方案, no photos
+
+
+def test_the_database_refuses_to_change_or_remove_a_filing(
+    client: FlaskClient, district: District, session: Session
+) -> None:
+    """What a unit reported upward is never changed in place: a restatement is a new version."""
+    reply = file(client, district, at(date(2023, 9, 25), 9))
+    assert reply.status_code == 201, reply.json  # type: ignore[attr-defined]
+    with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
+        session.execute(text("UPDATE report_filings SET reason = 'edited'"))
+    with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
+        session.execute(text("DELETE FROM report_filings"))
+    assert session.get_one(ReportFiling, uuid.UUID(reply.json["id"])).reason is None  # type: ignore[attr-defined]
 
 
 def test_warnings_before_filing_name_units_with_no_hazard_and_unconfirmed_majors(

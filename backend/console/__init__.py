@@ -54,7 +54,7 @@ def _headers(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    from . import admin, bundles, errors, ledger, media, review, signin  # noqa: F401  (routes)
+    from . import admin, bundles, errors, ledger, media, reports, review, signin  # noqa: F401  (routes)
 
     # The console's cookie, unless the app already chose otherwise (Flask's own defaults).
     for key, flask_default, ours in (

@@ -14,10 +14,11 @@ from . import blp, present
 from .errors import message_of
 from .session import check_csrf, csrf_token, current_user, load_user, safe_next, sign_in, sign_out
 
-# (endpoint, label, roles that see it). Reports (调度表) join here when their service lands.
+# (endpoint, label, roles that see it).
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("console.queue", "审核队列", (Role.supervisor, Role.admin, Role.inspector)),
     ("console.ledger", "隐患台账", (Role.supervisor, Role.admin, Role.inspector)),
+    ("console.reports_page", "调度表", (Role.supervisor, Role.admin, Role.inspector)),
     ("console.bundles", "佐证材料", (Role.supervisor, Role.admin, Role.inspector)),
     ("console.admin_units", "系统管理", (Role.admin,)),
 )

@@ -342,3 +342,33 @@ def test_a_supervisor_asks_for_watches_and_downloads_bundles(
     listed = page.locator("main").inner_text()
     assert f"隐患-{number}" in listed
     assert "已生成" in listed
+
+
+def test_a_supervisor_opens_a_dispatch_report_follows_a_figure_and_files_it(
+    browser: Any, site: Site, shots: Path
+) -> None:
+    """调度表: the printed form, a figure to its records, filing, the XLSX download."""
+    from datetime import date
+
+    s, pages = site.seeded, _pages(browser, site, shots)
+    page = pages.page
+    to = date.today().isoformat()
+    pages.goto(f"/console/reports?template=licheng&from=2023-05-01&to={to}")
+    pages.sign_in(s.supervisor)
+    pages.check("调度表", "13-dispatch")
+    assert "荔城区专项行动进展情况调度表" in page.locator("main").inner_text()
+    page.locator("#dispatch tbody tr.total a").first.click()
+    page.wait_for_load_state("networkidle")
+    pages.check("数据来源", "14-dispatch-cell")
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    page.select_option("select[name=preparer_id]", index=1)
+    page.click("#report-file")
+    page.wait_for_load_state("networkidle")
+    pages.check("调度表", "15-dispatch-filed")
+    assert "第 1 版" in page.locator("#filing").inner_text()
+    with page.expect_download() as info:
+        page.click("#report-xlsx")
+    assert info.value.suggested_filename.endswith(".xlsx")
+    with open(info.value.path(), "rb") as book:
+        assert book.read(2) == b"PK"

@@ -1,0 +1,253 @@
+"""调度表 in the console: the report shown like the printed form, the records behind a figure,
+filing (填表人/审核人) and the XLSX. Every figure, rule and refusal is the reports services'
+(`backend.services.reports`: compute, render, filing, workbook), as the API uses them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from backend.api.context import db
+from backend.errors import DomainError
+from backend.models import Role, Unit, User
+from backend.services import reports, scope
+from backend.services.reports import filing, render, workbook
+
+from . import blp, forms
+from .errors import FormError, code_of, message_of
+from .review import ALL_ROLES
+from .session import signed_in, user
+
+TEMPLATES = ("licheng", "fuzhou", "haicheng", "quanzhou")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TYPE_LABELS = {"hazard": "隐患", "inspection": "检查", "reinspection": "复查", "record": "执法记录"}
+
+
+def _params(values: Any) -> dict[str, Any]:
+    """The report asked for: template, unit, period (as_of, or from/to, or month)."""
+    template = values.get("template") or "licheng"
+    if template not in TEMPLATES:
+        raise FormError("请选择调度表模板。", {"template": "无效"})
+    month = (values.get("month") or "").strip() or None
+    return {
+        "template": template,
+        "unit": forms.uuid_of(values, "unit"),
+        "month": month,
+        "from_": forms.date_of(values, "from", "开始日期"),
+        "to": forms.date_of(values, "to", "截止日期"),
+        "as_of": forms.date_of(values, "as_of", "截至日期"),
+    }
+
+
+def _target(args: dict[str, Any]) -> tuple[Unit, Any, Any]:
+    person = user()
+    unit = scope.get_visible_unit(db(), person, args["unit"] or person.unit_id)
+    t = reports.template(args["template"])
+    period = reports.period_for(
+        t, month=args["month"], start=args["from_"], end=args["to"], as_of=args["as_of"]
+    )
+    return unit, t, period
+
+
+def _query(args: dict[str, Any], unit: Unit) -> dict[str, str]:
+    out = {"template": args["template"], "unit": str(unit.id)}
+    for key, name in (("month", "month"), ("from_", "from"), ("to", "to"), ("as_of", "as_of")):
+        if args[key] is not None:
+            out[name] = str(args[key])
+    return out
+
+
+def _header(t: Any) -> list[list[dict[str, Any]]]:
+    """The printed header rows: each cell once, with its colspan and rowspan."""
+    depth = t.header_rows
+    rows: list[list[dict[str, Any]]] = []
+    for r in range(depth):
+        line = []
+        for cell in t.header_cells(r):
+            if cell.continued:
+                continue
+            bottom = r
+            while bottom + 1 < depth and any(
+                c.continued and (c.first, c.last) == (cell.first, cell.last)
+                for c in t.header_cells(bottom + 1)
+            ):
+                bottom += 1
+            line.append(
+                {
+                    "text": cell.text,
+                    "colspan": cell.last - cell.first + 1,
+                    "rowspan": bottom - r + 1,
+                }
+            )
+        rows.append(line)
+    return rows
+
+
+def _form_items(columns: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    for col in columns:
+        items = blocks.setdefault(col.get("block") or "", [])
+        if items and (items[-1]["number"], items[-1]["label"]) == (col["number"], col["label"]):
+            items[-1]["columns"].append(col)
+        else:
+            items.append({"number": col["number"], "label": col["label"], "columns": [col]})
+    return list(blocks.items())
+
+
+def _units() -> list[Unit]:
+    return list(db().scalars(select(Unit).where(scope.visible_units(user())).order_by(Unit.path)))
+
+
+def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
+    context: dict[str, Any] = {"title": "调度表", "units": _units(), "templates": TEMPLATES}
+    context["args"] = values
+    body = None
+    try:
+        args = _params(values)
+        unit, t, period = _target(args)
+        report = reports.compute(db(), t, unit, period)
+        body = render.report(report)
+        state = filing.status(db(), t, unit, period)
+        query = _query(args, unit)
+        people = db().scalars(
+            select(User).where(User.unit_id == unit.id, User.active).order_by(User.username)
+        )
+        context.update(
+            t=t,
+            r=body,
+            unit=unit,
+            query=query,
+            header=_header(t) if t.layout == "table" else [],
+            blocks=_form_items(body["columns"]) if t.layout == "form" else [],
+            filings=state,
+            preparers=list(people),
+            may_file=user().role is Role.supervisor and user().unit_id == unit.id,
+        )
+    except FormError as exc:
+        error, status = exc.message, 422
+    except DomainError as exc:
+        code_status, _code = code_of(exc)
+        if code_status == 404:
+            raise
+        error, status = message_of(exc) + _detail(exc), code_status
+    context.update(error=error, form=request.form)
+    return render_template("console/report.html", **context), status
+
+
+def _detail(exc: DomainError) -> str:
+    code = exc.code
+    if code == "report.period_invalid":
+        return "（请按模板填写统计区间：荔城填开始与截止日期，其余填所报月份或截至日期。）"
+    return ""
+
+
+@blp.route("/reports")
+@signed_in(*ALL_ROLES)
+def reports_page() -> Any:
+    """调度表: pick template, unit and period; the report as printed, warnings, filings."""
+    if not request.args:
+        return render_template(
+            "console/report.html",
+            title="调度表",
+            units=_units(),
+            templates=TEMPLATES,
+            args={"template": "licheng", "from": "", "to": ""},
+            r=None,
+            error=None,
+            form={},
+        )
+    return _page(request.args)
+
+
+@blp.route("/reports/cell")
+@signed_in(*ALL_ROLES)
+def reports_cell() -> Any:
+    """The records behind one figure, each with its evidence completeness."""
+    try:
+        args = _params(request.args)
+    except FormError as exc:
+        return render_template("console/error.html", title="请求有误", message=exc.message), 422
+    unit, t, period = _target(args)
+    key = reports.column_key(t, request.args.get("column", ""))
+    report = reports.compute(db(), t, unit, period)
+    row = forms.uuid_of(request.args, "row")
+    if row is not None and row not in {r.unit_id for r in report.rows}:
+        raise reports.RowUnknown("Not a row of this report.")
+    cell = render.cell(report, key, row)
+    row_name = next((r.name for r in report.rows if r.unit_id == row), None)
+    return render_template(
+        "console/report_cell.html",
+        title="调度表数据来源",
+        c=cell,
+        t=t,
+        unit=unit,
+        row_name=row_name or (t.total_label or "合计"),
+        query=_query(args, unit),
+        types=TYPE_LABELS,
+        link=_link,
+    )
+
+
+def _link(item: dict[str, Any]) -> str | None:
+    if item["type"] == "hazard":
+        return url_for("console.hazard", hazard_id=item["id"])
+    if item["type"] in ("inspection", "reinspection"):
+        return url_for("console.record", inspection_id=item["id"])
+    return None
+
+
+@blp.route("/reports/xlsx")
+@signed_in(*ALL_ROLES)
+def reports_xlsx() -> Any:
+    """The workbook: the same bytes as GET /api/v1/reports/dispatch?format=xlsx."""
+    try:
+        args = _params(request.args)
+    except FormError as exc:
+        return render_template("console/error.html", title="请求有误", message=exc.message), 422
+    unit, t, period = _target(args)
+    report = reports.compute(db(), t, unit, period)
+    name = f"{report.template.title}-{report.unit.name}-{report.period.cutoff}.xlsx"
+    return Response(
+        workbook.build(report),
+        mimetype=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=dispatch-{report.template.id}"
+            f"-{report.period.cutoff}.xlsx; filename*=UTF-8''{quote(name)}"
+        },
+    )
+
+
+@blp.route("/reports/filings", methods=["POST"])
+@signed_in(*ALL_ROLES)
+def reports_file() -> Any:
+    """File the unit's report: the caller (a supervisor of the unit) is 审核人."""
+    form = request.form
+    try:
+        args = _params(form)
+        unit, t, period = _target(args)
+        preparer = forms.uuid_of(form, "preparer_id")
+        if preparer is None:
+            raise FormError("请选择填表人。", {"preparer_id": "必填"})
+        filed = filing.file(
+            db(),
+            user(),
+            t,
+            unit,
+            period,
+            preparer_id=preparer,
+            reason=forms.text(form, "reason", limit=2000),
+        )
+    except FormError as exc:
+        db().rollback()
+        return _page(form, 422, exc.message)
+    except DomainError as exc:
+        status, _code = code_of(exc)
+        if status == 404:
+            raise
+        db().rollback()
+        return _page(form, status, message_of(exc))
+    flash(f"已报送第 {filed.version} 版（{'按时' if filed.on_time else '迟报'}）。")
+    return redirect(url_for("console.reports_page", **_query(args, unit)))

@@ -16,7 +16,7 @@ from werkzeug.wsgi import wrap_file
 from backend.models import Bundle, BundleState, User
 from backend.services.bundles import links, requests
 from backend.services.bundles.errors import BundleNotFound, DownloadExpired
-from backend.services.bundles.scopes import SCOPES
+from backend.services.bundles.registry import SCOPES
 
 from .context import current_user, db, login_required, services
 
@@ -31,12 +31,12 @@ blp = Blueprint(
 class BundleRequest(ma.Schema):
     scope = ma.fields.String(
         required=True,
-        metadata={
-            "description": f"One of: {', '.join(SCOPES)}; report (a filed 调度表) is refused with "
-            "bundle.scope_not_available until filed reports exist"
-        },
+        metadata={"description": f"One of: {', '.join(SCOPES)} (report: a filed 调度表, as filed)"},
     )
-    id = ma.fields.UUID(required=True, metadata={"description": "The inspection or hazard"})
+    id = ma.fields.UUID(
+        required=True,
+        metadata={"description": "The inspection, the hazard, or the filing (report)"},
+    )
 
 
 class BundleStatus(ma.Schema):

@@ -16,7 +16,7 @@ from backend.errors import NotFound
 from backend.models import Bundle, BundleState, User
 from backend.services import scope as unit_scope
 from backend.services.bundles import requests
-from backend.services.bundles.scopes import SCOPES
+from backend.services.bundles.registry import SCOPES
 
 from . import blp, forms
 from .review import ALL_ROLES

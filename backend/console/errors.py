@@ -97,7 +97,7 @@ MESSAGES: dict[str, str] = {
     "report.row_unknown": "调度表没有这一行。",
     "report.template_unknown": "没有这个调度表模板。",
     "bundle.unknown_scope": "无法为这类内容生成佐证材料。",
-    "bundle.scope_not_available": "调度表的佐证材料尚不能生成：系统还没有已报送的调度表。",
+    "bundle.scope_not_available": "这类佐证材料尚不能生成。",
     "bundle.not_found": "没有这份佐证材料，或其中有您无权查看的记录。",
     "bundle.link_expired": "下载链接已过期，请回到佐证材料页面重新下载。",
 }

@@ -106,7 +106,7 @@ def test_another_units_bundle_is_404_and_not_listed(bundles_world: BundleWorld) 
     assert location not in world.client.get("/console/bundles").get_data(as_text=True)
 
 
-def test_asking_without_the_csrf_token_or_for_a_report_is_refused(
+def test_asking_without_the_csrf_token_or_for_a_filing_that_is_none_is_refused(
     bundles_world: BundleWorld,
 ) -> None:
     world = bundles_world
@@ -115,9 +115,8 @@ def test_asking_without_the_csrf_token_or_for_a_report_is_refused(
     world.session.commit()
     forged = world.client.post("/console/bundles", data={"scope": "hazard", "id": str(entry.id)})
     assert forged.status_code == 400
-    report = ask(world, token, "report", uuid.uuid4())
-    assert report.status_code == 422
-    assert "调度表" in report.get_data(as_text=True)
+    report = ask(world, token, "report", uuid.uuid4())  # no such filing
+    assert report.status_code == 404
     assert world.count(Bundle) == 0
     assert "还没有申请过佐证材料" in world.client.get("/console/bundles").get_data(as_text=True)
 
@@ -146,3 +145,20 @@ def test_a_failed_bundle_says_why_and_can_be_asked_for_again(bundles_world: Bund
     assert again.headers["Location"] == location  # the same bundle, queued again
     world.jobs.run_all()
     assert "已生成" in world.client.get(location).get_data(as_text=True)
+
+
+def test_a_filed_report_bundle_is_asked_for_from_the_console(bundles_world: BundleWorld) -> None:
+    """The console has no page of filings to put the button on; its bundle request takes the
+    report scope like the others, and the bundle page names it."""
+    from tests.backend.bundles.test_report_bundle import file_report
+
+    world = bundles_world
+    filing = file_report(world)
+    token = sign_in(world.client, world.supervisor)
+    reply = ask(world, token, "report", filing["id"])
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    found = BUNDLE_PAGE.search(reply.headers["Location"])
+    assert found, reply.headers["Location"]
+    page = world.client.get(found.group(0)).get_data(as_text=True)
+    assert "调度表" in page
+    assert "冻结" in page  # the page says the bundle holds the figures as filed

@@ -26,7 +26,7 @@ from media.bundle import MANIFEST, SHA256SUMS, Entry, manifest_bytes, sha256sums
 
 from . import summary as summaries
 from .plan import Plan
-from .scopes import SCOPES
+from .registry import SCOPES
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # renewed with every progress write

@@ -19,7 +19,9 @@ from media.bundle import Entry
 
 # Bump when the summary templates, the layout of the ZIP or the manifest change: bundles built
 # before are then built again on request instead of reused.
-LAYOUT_VERSION = 3  # 2: the records and documents behind the subject; 3: their labels
+# 2: the records and documents behind the subject; 3: their labels; 4: the report scope (its
+# styles are in every summary.html)
+LAYOUT_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from backend.models import Bundle, BundleState, User
 from backend.services import outbox
 
 from .errors import BundleNotFound, ScopeNotYetAvailable, UnknownScope
-from .scopes import PLANNED, SCOPES
+from .registry import PLANNED, SCOPES
 
 BUILD_JOB = outbox.JobKind.bundle_build
 

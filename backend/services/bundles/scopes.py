@@ -1,8 +1,8 @@
 """What a bundle of each scope holds, and who may have it.
 
-A scope is one entry of :data:`SCOPES`: ``authorise`` raises NotFound unless the user may see
-every record the bundle holds, ``collect`` turns the records into a session-free
-:class:`~.plan.Plan`. ``report`` (a filed 调度表) becomes one more entry when reports exist.
+A scope is one entry of :data:`~.registry.SCOPES`: ``authorise`` raises NotFound unless the
+user may see every record the bundle holds, ``collect`` turns the records into a session-free
+:class:`~.plan.Plan`. ``report`` (a filed 调度表) is in :mod:`.report`, built on these pieces.
 """
 
 from __future__ import annotations
@@ -270,13 +270,16 @@ def records_data(
     """What the summary prints of each record; names its documents and photos."""
     units = _names(session, Unit, [r.unit_id for r, _ in records])
     people = _names(session, User, [v.author_id for _, v in records])
-    firms = _names(session, Enterprise, [r.enterprise_id for r, _ in records])
+    firms = _names(session, Enterprise, [_enterprise_of(r, v) for r, v in records])
     shown = []
     for n, (record, version) in enumerate(records, start=1):
         kind = record_kinds.KINDS.get(record.kind)
         label = kind.label if kind else record.kind
         content = version.content
-        here = f"{folder}/执法与工作记录/{n:02d}-{safe_segment(label, 20)}-{record.occurred_on}"
+        # The version's own day and enterprise: a report's version may be an older one.
+        occurred_on = str(content.get("occurred_on") or record.occurred_on)
+        enterprise_id = _enterprise_of(record, version)
+        here = f"{folder}/执法与工作记录/{n:02d}-{safe_segment(label, 20)}-{occurred_on}"
         about = {
             "type": "record",
             "id": str(record.id),
@@ -291,9 +294,9 @@ def records_data(
                 "version": version.version,
                 "family": "执法措施" if record.family.value == "enforcement" else "工作开展情况",
                 "kind": label,
-                "occurred_on": record.occurred_on,
+                "occurred_on": occurred_on,
                 "unit": units.get(record.unit_id),
-                "enterprise": firms.get(record.enterprise_id) if record.enterprise_id else None,
+                "enterprise": firms.get(enterprise_id) if enterprise_id else None,
                 "author": people.get(version.author_id),
                 "recorded_at": _local(version.created_at),
                 "reason": version.reason,
@@ -306,6 +309,13 @@ def records_data(
             }
         )
     return shown
+
+
+def _enterprise_of(record: Record, version: RecordVersion) -> uuid.UUID | None:
+    if "enterprise_id" not in version.content:
+        return record.enterprise_id
+    value = version.content["enterprise_id"]
+    return uuid.UUID(str(value)) if value else None
 
 
 def _detail_rows(kind: Any, detail: dict[str, Any]) -> list[dict[str, str]]:
@@ -792,16 +802,3 @@ def _notices(
         "reinspections": reinspections,
         "listing": listing,
     }
-
-
-SCOPES: dict[str, Scope] = {
-    "inspection": Scope("inspection", "检查记录", authorise_inspection, collect_inspection),
-    "hazard": Scope("hazard", "隐患闭环", authorise_hazard, collect_hazard),
-}
-
-# Scopes the design has but whose records are not there yet: asked for, they are refused with
-# ``bundle.scope_not_available`` and this sentence. A 调度表 bundle (docs/bundles-report-scope.md)
-# becomes an entry of SCOPES when filed reports exist (issue 13).
-PLANNED: dict[str, str] = {
-    "report": "a 调度表 bundle needs filed reports (issue 13), which this server has not yet.",
-}

@@ -99,6 +99,7 @@ def _hazard_item(h: HazardFact, counted: bool = True, reason: str | None = None)
             "level": h.level,
             "clause": h.clause,
             "listed": h.listed,
+            "cut": h.cut,  # the last event counted: a filing keeps it, a bundle cuts there
         },
     )
 

@@ -83,6 +83,7 @@ class HazardFact:
     before_photos: int
     after_photos: int
     late: bool = False
+    cut: int = 0  # the id of the last event replayed (the state counted): a filing keeps it
 
 
 @dataclass
@@ -154,6 +155,7 @@ def _hazards(
     query = (
         select(
             HazardEvent.hazard_id,
+            HazardEvent.id,
             HazardEvent.type,
             HazardEvent.at,
             HazardEvent.state_after,
@@ -178,7 +180,7 @@ def _hazards(
             "listing_level": e.listing_level,
             "photos": e.photos if isinstance(e.photos, list) else [],
         }
-        events[e.hazard_id].append(Event(e.type, e.at, e.state_after, data))
+        events[e.hazard_id].append(Event(e.type, e.at, e.state_after, data, e.id))
     facts = []
     for row in rows:
         fact = _replay(row, events.get(row.id, []), m)
@@ -193,6 +195,7 @@ class Event:
     at: datetime
     state_after: str
     data: dict[str, Any]
+    id: int = 0
 
 
 def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
@@ -218,11 +221,13 @@ def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
         before_photos=0,
         after_photos=0,
         late=_aware(created.at) > m.horizon,
+        cut=created.id,
     )
     after: set[str] = set()
     for event in events:
         if event is created or _aware(event.at) > m.cutoff:
             continue
+        fact.cut = max(fact.cut, event.id)
         fact.state = event.state_after
         if event.type == "reclassified":
             fact.level, fact.clause = event.data.get("level"), event.data.get("clause")

@@ -19,7 +19,7 @@ from backend.services import audit
 from backend.services.ledger.states import CHINA
 from reports import ReportingPeriod, Template
 
-from . import Report, compute, render
+from . import Item, Report, compute, render
 
 
 class FilingForbidden(PermissionDenied):
@@ -114,10 +114,18 @@ def frozen(report: Report) -> tuple[dict[str, Any], dict[str, Any]]:
     cells: dict[str, Any] = {}
     for row in report.rows:
         cells[str(row.unit_id)] = {
-            key: [[i.type, i.id, i.version] for i in cell.counted]
+            key: [[i.type, i.id, _version(i)] for i in cell.counted]
             for key, cell in row.cells.items()
         }
     return figures, cells
+
+
+def _version(i: Item) -> int | None:
+    """What a counted item stood at: a record's version; a hazard's last event counted (the
+    as-of replay's cut), so a 调度表 bundle shows the loop as far as the figure saw it."""
+    if i.type == "hazard":
+        return int(i.evidence["cut"])
+    return i.version
 
 
 def digest(figures: dict[str, Any], cells: dict[str, Any]) -> str:

@@ -71,11 +71,9 @@ def test_a_bundle_of_something_that_does_not_exist_or_an_unknown_scope_is_refuse
     assert world.ask("hazard", uuid.uuid4()).status_code == 404
     unknown = world.ask("audit", uuid.uuid4())
     assert (unknown.status_code, unknown.json["code"]) == (422, "bundle.unknown_scope")
-    # The report scope (a filed 调度表) waits for issue 13: refused with its own code, and a
-    # sentence that says why, so a client can tell "not yet" from "no such thing".
+    # The report scope is a filed 调度表's: an id that is no filing is 404 like any other.
     report = world.ask("report", uuid.uuid4())
-    assert (report.status_code, report.json["code"]) == (422, "bundle.scope_not_available")
-    assert "调度表" in report.json["message"]
+    assert (report.status_code, report.json["code"]) == (404, "not_found")
     assert world.count(Bundle) == 0
     assert world.status(str(uuid.uuid4())).json["code"] == "bundle.not_found"
 

@@ -140,15 +140,7 @@ class Dispatch(MethodView):
         """A 调度表: a row per sub-unit and the total, as of the period's cut-off"""
         report = _report(args)
         if args["format"] == "xlsx":
-            name = f"{report.template.title}-{report.unit.name}-{report.period.cutoff}.xlsx"
-            return Response(
-                workbook.build(report),
-                mimetype=XLSX,
-                headers={
-                    "Content-Disposition": f"attachment; filename=dispatch-{report.template.id}"
-                    f"-{report.period.cutoff}.xlsx; filename*=UTF-8''{quote(name)}"
-                },
-            )
+            return spreadsheet(report)
         return render.report(report)
 
 
@@ -256,3 +248,17 @@ class Filings(MethodView):
             reason=args["reason"],
         )
         return filing.view(filed)
+
+
+def spreadsheet(report: reports.Report) -> Response:
+    """The 调度表 workbook as a download named for its template, unit and cut-off (the console
+    sends the same)."""
+    name = f"{report.template.title}-{report.unit.name}-{report.period.cutoff}.xlsx"
+    return Response(
+        workbook.build(report),
+        mimetype=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=dispatch-{report.template.id}"
+            f"-{report.period.cutoff}.xlsx; filename*=UTF-8''{quote(name)}"
+        },
+    )

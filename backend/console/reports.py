@@ -5,16 +5,16 @@ filing (填表人/审核人) and the XLSX. Every figure, rule and refusal is the
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from backend.api import reports as reports_api
 from backend.api.context import db
 from backend.errors import DomainError
 from backend.models import Role, Unit, User
 from backend.services import reports, scope
-from backend.services.reports import filing, render, workbook
+from backend.services.reports import filing, render
 
 from . import blp, forms
 from .errors import FormError, code_of, message_of
@@ -208,16 +208,7 @@ def reports_xlsx() -> Any:
     except FormError as exc:
         return render_template("console/error.html", title="请求有误", message=exc.message), 422
     unit, t, period = _target(args)
-    report = reports.compute(db(), t, unit, period)
-    name = f"{report.template.title}-{report.unit.name}-{report.period.cutoff}.xlsx"
-    return Response(
-        workbook.build(report),
-        mimetype=XLSX,
-        headers={
-            "Content-Disposition": f"attachment; filename=dispatch-{report.template.id}"
-            f"-{report.period.cutoff}.xlsx; filename*=UTF-8''{quote(name)}"
-        },
-    )
+    return reports_api.spreadsheet(reports.compute(db(), t, unit, period))
 
 
 @blp.route("/reports/filings", methods=["POST"])

@@ -349,6 +349,7 @@ METRICS: dict[str, Metric] = {
         lambda h: h.level != "major" or h.clause is not None, major=False, rectified=True
     ),
     "hazards.all.rectified_in_period": _rectified_in_period,
+    # (GROUPED below: the metrics a report computes from grouped facts)
     "inspections.enterprise_visits": _visits,
     "inspections.enterprises": _enterprises,
     "inspections.enterprises_with_defect": _with_defect,
@@ -446,3 +447,17 @@ METRICS: dict[str, Metric] = {
     "study_sessions.count": _records("study_session"),
     "research_meetings.count": _records("research_meeting"),
 }
+
+
+GROUPED: dict[str, bool] = {
+    **{key: True for key in METRICS if key.startswith("hazards.")},
+    "inspections.enterprise_visits": True,
+    "inspections.enterprises": False,
+}
+"""Metrics a report computes from ``Facts.hazard_groups`` / ``visit_groups``: each applies to a
+group's representative as to each of its members; ``True``: a counted representative counts
+its group's size, ``False`` (家): once."""
+
+MERGED = frozenset({"visit.same_day", "enterprise.counted"})
+"""Reasons that merge a record into another counted one rather than fail it: the cell lists
+them, the report's ``excluded`` list does not."""

@@ -228,11 +228,18 @@ def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID], grouped: bool
 def _row(t: Template, unit: Unit, f: Facts, m: Moments) -> Row:
     kind = "town" if unit.kind is UnitKind.town else "department"
     cells: dict[str, Cell] = {}
+    # a metric of one record kind reads only the records of that kind (the same items, sooner)
+    of_kind: dict[str, Facts] = {}
+    for r in f.records:
+        of_kind.setdefault(r.kind, Facts([], [], [])).records.append(r)
     for col in t.columns:
         if col.metric == "ratio":
             continue
         params = {**col.params, "_campaign": t.period.campaign, "_late": t.late_policy}
-        items = _late(t, counting.METRICS[col.metric](f, m, params))
+        metric = counting.METRICS[col.metric]
+        record_kind = getattr(metric, "kind", None)
+        facts = f if record_kind is None else of_kind.get(record_kind, Facts([], [], []))
+        items = _late(t, metric(facts, m, params))
         value = _value(col.metric, items)
         if f.grouped and col.metric in GROUPED:
             value = _grouped_value(t, col.metric, f, m, params)

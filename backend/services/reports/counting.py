@@ -267,6 +267,7 @@ def _records(
             out.append(item)
         return _distinct_enterprises(out) if distinct_enterprise else out
 
+    metric.kind = kind  # type: ignore[attr-defined]  # reads records of this kind only
     return metric
 
 
@@ -307,6 +308,9 @@ def _typical_cases(facts: Facts, m: Moments, params: dict[str, Any]) -> list[Ite
 
 def _dangerous(facts: Facts, m: Moments, params: dict[str, Any]) -> list[Item]:
     return _typical_cases(facts, m, {**params, "dangerous_operation_crime": True})
+
+
+_typical_cases.kind = _dangerous.kind = "typical_case"  # type: ignore[attr-defined]
 
 
 def _not_key(flag: str, reason: str) -> Callable[[RecordFact], str | None]:

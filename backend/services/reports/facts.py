@@ -315,6 +315,14 @@ def _hazard_groups(
     def flag(test: Any) -> Any:
         return func.max(case((test, 1), else_=0))
 
+    # small codes rather than the strings: the rules compare them with these values only
+    level_code = _code(e.data["level"].as_string(), LEVEL_CODES)
+    clause_code = case((e.data["clause"].as_string().is_not(None), 1), else_=0)
+    source = e.data["source"].as_string()
+    source_code = case(
+        (or_(source.is_(None), source == ""), SOURCE_CODES["department"]),
+        else_=_code(source, SOURCE_CODES),
+    )
     found_in = case((Hazard.found_on >= m.period.starts_on, 1), else_=0)
     per = (
         select(
@@ -322,9 +330,9 @@ def _hazard_groups(
             Hazard.unit_id,
             found_in.label("found_in"),
             func.count(case((created, e.id))).label("created"),
-            of_created(e.data["level"].as_string()).label("level"),
-            of_created(e.data["clause"].as_string()).label("clause"),
-            of_created(e.data["source"].as_string()).label("source"),
+            of_created(level_code).label("level"),
+            of_created(clause_code).label("clause"),
+            of_created(source_code).label("source"),
             flag(and_(created, e.at > m.horizon)).label("late"),
             func.max(e.id).label("last"),
             func.max(case((e.state_after.in_(RECTIFIED), e.id))).label("last_rectified"),
@@ -342,11 +350,7 @@ def _hazard_groups(
         .subquery()
     )
     re = (
-        select(
-            e.id,
-            e.data["level"].as_string().label("level"),
-            e.data["clause"].as_string().label("clause"),
-        )
+        select(e.id, level_code.label("level"), clause_code.label("clause"))
         .where(e.type == "reclassified", by_cutoff)
         .subquery()
     )
@@ -354,8 +358,7 @@ def _hazard_groups(
     def reclassified(key: str) -> Any:
         return case((per.c.rid.is_not(None), re.c[key]), else_=per.c[key])
 
-    level, clause = reclassified("level"), reclassified("clause")
-    has_clause = case((clause.is_not(None), 1), else_=0)
+    level, has_clause = reclassified("level"), reclassified("clause")
     done = and_(per.c.first_rectifying.is_not(None), per.c.last == per.c.last_rectified)
     rect = case(
         (and_(done, per.c.first_rectifying == per.c.first_in_period), 2), (done, 1), else_=0
@@ -380,9 +383,9 @@ def _hazard_groups(
                     unit_id=unit_id,
                     enterprise_id=uuid.UUID(int=0),
                     found_on=m.period.starts_on if f_in else before,
-                    source=str(src or "department"),
+                    source=SOURCES[int(src)],
                     entered_at=m.cutoff,
-                    level=str(lvl),
+                    level=LEVELS[int(lvl)],
                     clause="clause" if has else None,
                     state="rectified" if rectified else "pending",
                     listed=bool(listed),
@@ -397,6 +400,16 @@ def _hazard_groups(
             )
         )
     return groups, _exceptional(session, unit_ids, m, lower)
+
+
+LEVEL_CODES = {"general": 1, "major": 2}  # anything else: 0, neither
+SOURCE_CODES = {"self_reported": 1, "department": 2}  # none: department (as _replay)
+LEVELS = {0: "other", **{v: k for k, v in LEVEL_CODES.items()}}
+SOURCES = {0: "other", **{v: k for k, v in SOURCE_CODES.items()}}
+
+
+def _code(value: Any, codes: dict[str, int]) -> Any:
+    return case(*((value == text, code) for text, code in codes.items()), else_=0)
 
 
 def _exceptional(
@@ -467,7 +480,7 @@ def _visit_groups(
         .where(moment >= start, moment <= m.cutoff)
         .where(or_(Inspection.submitted_at.is_not(None), first_review.c.at.is_not(None)))
         .where(Inspection.id.not_in(rejected))
-        .subquery()
+        .cte("visits")  # read twice: the groups, and the days an enterprise was inspected
     )
     v = visits.c
     keys = [v.unit_id, v.enterprise_id, v.entity_type, v.late]

@@ -16,13 +16,16 @@ Two moments matter (docs/reports.md):
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal, or_, select
+import orjson
+from sqlalchemy import Date, Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -656,7 +659,8 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
         .group_by(RecordVersion.record_id)
         .subquery()
     )
-    # the version at the horizon (the first when it came later), columns only: no ORM objects
+    # the version at the horizon (the first when it came later), columns only: no ORM objects;
+    # the JSON as text, parsed by orjson (the driver's json.loads costs more than the query)
     wanted = func.coalesce(known.c.known, 1)
     query = (
         select(
@@ -664,11 +668,11 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
             Record.kind,
             Record.unit_id,
             RecordVersion.version,
-            RecordVersion.content,
+            cast(RecordVersion.content, Text),
             RecordVersion.countable,
-            RecordVersion.flags,
+            cast(RecordVersion.flags, Text),
             RecordVersion.created_at,
-            latest.c.version.label("last"),
+            latest.c.version,
             known.c.known,
         )
         .join(latest, latest.c.record_id == Record.id)
@@ -680,20 +684,40 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
     )
     facts = [
         RecordFact(
-            id=row.id,
-            kind=row.kind,
-            unit_id=row.unit_id,
-            version=row.version,
-            content=row.content,
-            countable=row.countable,
-            flags=list(row.flags),
-            entered_at=_aware(row.created_at),
-            corrected_later=bool(row.known and row.last > row.known),
-            late=row.known is None,
+            id=record_id,
+            kind=kind,
+            unit_id=unit_id,
+            version=version,
+            content=_json(content),
+            countable=countable,
+            flags=[] if flags == "[]" else list(_json(flags)),
+            entered_at=_aware(created_at),
+            corrected_later=bool(seen and last > seen),
+            late=seen is None,
         )
-        for row in session.execute(query)
+        for (
+            record_id,
+            kind,
+            unit_id,
+            version,
+            content,
+            countable,
+            flags,
+            created_at,
+            last,
+            seen,
+        ) in session.execute(query)
     ]
     return sorted(facts, key=lambda f: (f.day, str(f.id)))
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _json(text: str) -> Any:
+    """orjson, but the json module where a number may not fit 64 bits (orjson would make it a
+    float; backend/db.py reads with the json module for that reason)."""
+    return json.loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text)
 
 
 def _aware(moment: datetime) -> datetime:

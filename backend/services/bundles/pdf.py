@@ -17,19 +17,21 @@ from typing import Any
 from urllib.parse import unquote
 
 CANNOT_RUN = 3  # exit status: WeasyPrint or a library it needs (Pango) is missing
+ORIGINALS = "originals"  # next to summary.html: originals whose thumbnail is not made yet
 BASE_URL = "file:///anjian-summary/"  # where the summary says it is, whatever its directory
 
 
 def main(argv: list[str]) -> int:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # chatty at INFO
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    source = Path(argv[0])
+    make_thumbnails(source.parent)  # before WeasyPrint loosens Pillow (LOAD_TRUNCATED_IMAGES)
     try:
         import weasyprint
     except (ImportError, OSError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return CANNOT_RUN
 
-    source = Path(argv[0])
     document = weasyprint.HTML(
         string=source.read_text(encoding="utf-8"),
         base_url=BASE_URL + source.name,
@@ -37,6 +39,24 @@ def main(argv: list[str]) -> int:
     )
     document.write_pdf(source.with_suffix(".pdf"), uncompressed_pdf=False)
     return 0
+
+
+def make_thumbnails(root: Path) -> None:
+    """``images/<sha256>.jpg`` for each ``originals/<sha256>``: the same bytes the photo's
+    derivatives job stores as its thumbnail (the same function and sizes), so a summary
+    rendered before that job ran is the one rendered after."""
+    originals = root / ORIGINALS
+    if not originals.is_dir():
+        return
+    from media.images.derivatives import DEFAULT_SIZES, make_derivatives
+
+    for original in sorted(originals.iterdir()):
+        try:
+            made = make_derivatives(original, sizes=DEFAULT_SIZES)
+        except Exception as exc:  # the job could not make it either: no picture
+            print(f"{original.name}: no thumbnail: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        (root / "images" / f"{original.name}.jpg").write_bytes(made["thumbnail"].data)
 
 
 def local_path(root: Path, url: str) -> Path:

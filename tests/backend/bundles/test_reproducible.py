@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from backend.models import Bundle
+from media import content_key
 from tests.backend.bundles.support import BundleWorld, manifest, members
 from tests.backend.bundles.test_report_bundle import document, file_report, penalty
 from tests.backend.ledger.support import RecordingDispatcher
@@ -38,11 +39,14 @@ def forget(world: BundleWorld, bundle_id: str) -> None:
 
 
 def rebuilt(world: BundleWorld, scope: str, subject: uuid.UUID, first: dict[str, Any]) -> bytes:
+    """The bundle ``first`` built again from nothing; asserts the same SHA-256 (naming the
+    members that differ otherwise)."""
+    before = world.download(first)
     forget(world, first["id"])
     again = world.built(scope, subject)
     assert again["id"] != first["id"]  # a new row, a new build: nothing reused
     data = world.download(again)
-    assert again["sha256"] == first["sha256"], differing(world.download(first), data)
+    assert again["sha256"] == first["sha256"], differing(before, data)
     return data
 
 
@@ -79,6 +83,23 @@ def test_an_inspection_or_hazard_bundle_built_again_from_scratch_is_byte_identic
     data = world.download(first)
     assert rebuilt(world, scope, subject, first) == data
     assert len(pictures(data)) > 1
+
+
+def test_a_bundle_built_before_its_thumbnails_were_made_is_the_one_built_after(
+    world: BundleWorld,
+) -> None:
+    """summary.pdf shows thumbnails; one whose job has not run yet is made from the original
+    the way that job makes it, so when the job ran changes nothing."""
+    loop = world.whole_loop()
+    first = world.built("hazard", loop.hazard.id)
+    data = world.download(first)
+    store = world.app.extensions["anjian"].store
+    photos = {f["sha256"] for f in manifest(data)["files"] if f["path"].endswith(".jpg")}
+    for sha in photos:
+        assert store.size(content_key(sha, "thumbnail"))
+        store.delete(content_key(sha, "thumbnail"))
+    assert rebuilt(world, "hazard", loop.hazard.id, first) == data
+    assert len(pictures(data)) == len(photos)
 
 
 @pytest.mark.parametrize("live_engine", ["sqlite"], indirect=True)

@@ -22,6 +22,8 @@ WAN = Decimal(10000)
 
 REASONS = {
     "late": "entered after the due day (迟报): listed, not counted",
+    "corrected.date_outside_period": "the version known by the due day is dated outside the "
+    "period; a later correction moved its date into it (counted in the period of that date)",
     "voided": "the hazard was voided (已作废) by the cut-off",
     "major.no_clause": "claimed 重大 without a clause of the 判定标准 "
     "(填表说明 4: 非标准内的不计入统计)",
@@ -252,10 +254,16 @@ def _records(
         campaign = _params.get("_campaign", "*")
         out = []
         for r in facts.records:
-            if r.kind != kind or not m.within(r.day):
+            if r.kind != kind:
+                continue
+            moved_in = not m.within(r.day) and r.current_day is not None and m.within(r.current_day)
+            if not m.within(r.day) and not moved_in:
                 continue
             v = value(r)
             if v is None:
+                continue
+            if moved_in:
+                out.append(_record_item(r, v).excluded("corrected.date_outside_period"))
                 continue
             item = _late_first(_record_item(r, v), _params)
             if not item.counted:

@@ -117,6 +117,7 @@ class RecordFact:
     entered_at: datetime
     corrected_later: bool = False
     late: bool = False
+    current_day: date | None = None  # occurred_on now (a later version may have corrected it)
 
     @property
     def day(self) -> date:
@@ -338,12 +339,16 @@ def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> l
 
 
 def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[RecordFact]:
-    """Each record's version at the horizon, and the records entered only after it (late)."""
+    """Each record's version at the horizon, and the records entered only after it (late).
+
+    The period is decided by the date of the version counted, not the record's current date: a
+    corrected record (version > 1) is loaded whatever its date now, and the metrics read
+    ``RecordFact.day`` (the counted version's ``occurred_on``)."""
     latest = (
         select(RecordVersion.record_id, func.max(RecordVersion.version).label("version"))
         .join(Record, Record.id == RecordVersion.record_id)
         .where(Record.unit_id.in_(unit_ids))
-        .where(Record.occurred_on <= m.period.cutoff)
+        .where(or_(Record.occurred_on <= m.period.cutoff, Record.version > 1))
         .group_by(RecordVersion.record_id)
         .subquery()
     )
@@ -383,9 +388,17 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
                     entered_at=_aware(v.created_at),
                     corrected_later=corrected,
                     late=late,
+                    current_day=record.occurred_on,
                 )
             )
-    return sorted(facts, key=lambda f: (f.day, str(f.id)))
+    return sorted(
+        (f for f in facts if f.day <= m.period.cutoff or _in(f.current_day, m)),
+        key=lambda f: (f.day, str(f.id)),
+    )
+
+
+def _in(day: date | None, m: Moments) -> bool:
+    return day is not None and m.within(day)
 
 
 def _aware(moment: datetime) -> datetime:

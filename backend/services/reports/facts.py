@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from backend.models import (
     Enterprise,
+    Finding,
     Hazard,
     HazardEvent,
     Inspection,
     InspectionAnswer,
+    InspectionPhoto,
     InspectionReview,
     Record,
     RecordVersion,
@@ -297,7 +299,31 @@ def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> lis
             )
         )
     _answers(session, [v for v in visits if v.checklist_code == "principal_duties"])
+    _photos(session, visits)
     return visits
+
+
+def _photos(session: Session, visits: list[VisitFact]) -> None:
+    """Each inspection's photos for its evidence: its own and its findings', those uploaded
+    (a hash still in ``awaiting_media`` is not evidence yet)."""
+    by_id = {uuid.UUID(v.id): v for v in visits}
+    for chunk in _chunks(list(by_id)):
+        hashes: dict[uuid.UUID, set[str]] = defaultdict(set)
+        for inspection_id, sha256 in session.execute(
+            select(InspectionPhoto.inspection_id, InspectionPhoto.sha256).where(
+                InspectionPhoto.inspection_id.in_(chunk)
+            )
+        ):
+            hashes[inspection_id].add(sha256)
+        for inspection_id, photos in session.execute(
+            select(Finding.inspection_id, Finding.photos).where(Finding.inspection_id.in_(chunk))
+        ):
+            hashes[inspection_id] |= set(photos or [])
+        awaiting = session.execute(
+            select(Inspection.id, Inspection.awaiting_media).where(Inspection.id.in_(chunk))
+        )
+        for inspection_id, waiting in awaiting:
+            by_id[inspection_id].photos = len(hashes[inspection_id] - set(waiting or []))
 
 
 def _answers(session: Session, visits: list[VisitFact]) -> None:
@@ -319,7 +345,13 @@ def _answers(session: Session, visits: list[VisitFact]) -> None:
 def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[VisitFact]:
     start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
     query = (
-        select(HazardEvent.id, HazardEvent.at, Hazard.unit_id, Hazard.enterprise_id)
+        select(
+            HazardEvent.id,
+            HazardEvent.at,
+            HazardEvent.data["photos"].label("photos"),
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+        )
         .join(Hazard, Hazard.id == HazardEvent.hazard_id)
         .where(Hazard.unit_id.in_(unit_ids), HazardEvent.type == "reinspected")
         .where(and_(HazardEvent.at >= start, HazardEvent.at <= m.cutoff))
@@ -333,6 +365,7 @@ def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> l
             entity_type="enterprise",
             day=_aware(row.at).astimezone(CHINA).date(),
             entered_at=_aware(row.at),
+            photos=len(row.photos) if isinstance(row.photos, list) else 0,
         )
         for row in session.execute(query)
     ]

@@ -132,13 +132,16 @@ def item(i: Item) -> dict[str, Any]:
 
 def complete(i: Item) -> bool:
     """Whether the evidence the item needs is there: a hazard's photos (after-photos once it is
-    rectified), a record's required plan/photos/documents."""
+    rectified), a record's required plan/photos/documents, an inspection's photos (its own or
+    its findings', uploaded), a re-inspection's photos of the rectified site."""
     e = i.evidence
     if i.type == "hazard":
         rectified = e.get("state") in ("rectified", "closed")
         return bool(e.get("before_photos")) and (not rectified or bool(e.get("after_photos")))
     if i.type == "record":
         return set(e.get("needs", [])) <= set(e.get("has", []))
+    if i.type in ("inspection", "reinspection"):
+        return bool(e.get("photos"))
     return True
 
 

@@ -147,7 +147,14 @@ def _hazards(
     # A monthly report also needs hazards found before the month and rectified in it.
     lower = date.min if monthly else m.period.starts_on
     rows = session.execute(
-        select(Hazard.id, Hazard.number, Hazard.unit_id, Hazard.enterprise_id, Hazard.found_on)
+        select(
+            Hazard.id,
+            Hazard.number,
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+            Hazard.found_on,
+            Hazard.before_photos,  # evidence only (the figure never reads it): as entered
+        )
         .where(Hazard.unit_id.in_(unit_ids))
         .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
     ).all()
@@ -221,7 +228,7 @@ def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
         listing_level=None,
         rectified_on=None,
         voided=False,
-        before_photos=0,
+        before_photos=len(row.before_photos or []),
         after_photos=0,
         late=_aware(created.at) > m.horizon,
         cut=created.id,

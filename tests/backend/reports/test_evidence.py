@@ -88,3 +88,24 @@ def test_a_reinspection_is_complete_with_the_photos_it_was_passed_on(district: D
         if e["type"] == "reinspection"
     }
     assert reinspections == {1: True, 0: False}
+
+
+def test_a_hazard_is_complete_with_its_before_photos_and_after_photos_once_rectified(
+    district: District,
+) -> None:
+    photographed = district.hazard("区应急局", date(2023, 9, 1))
+    photographed.before_photos = [sha(6)]
+    bare = district.hazard("区应急局", date(2023, 9, 1))
+    rectified = district.hazard("区应急局", date(2023, 9, 1))
+    rectified.before_photos = [sha(7), sha(8)]
+    district.session.flush()
+    district.rectify(rectified, at(date(2023, 9, 9)))  # passed without after-photos
+    body = render.cell(licheng(district), "general_found", None)
+    evidence = {
+        e["id"]: (e["evidence"]["before_photos"], e["evidence"]["complete"]) for e in body["items"]
+    }
+    assert evidence == {
+        str(photographed.id): (1, True),
+        str(bare.id): (0, False),
+        str(rectified.id): (2, False),
+    }

@@ -94,3 +94,26 @@ def test_a_towns_own_form_is_its_whole_area_and_a_table_template_stays_own_unit(
     assert town.scope == "本级"
     assert town.cells["major_dept_found"].value == 1
     assert licheng.total["major_dept_found"] == 2
+
+
+def test_the_json_says_each_rows_scope_and_a_town_rows_own_figures(
+    district: District, in_town: Enterprise
+) -> None:
+    district.record("区应急局", "penalty", date(2023, 9, 3), enterprise_id=str(in_town.id))
+    body = render.report(haicheng(district))
+    rows = {r["name"]: r for r in body["rows"]}
+    assert {n: r["scope"] for n, r in rows.items()} == {
+        "西天尾镇": "全口径",
+        "黄石镇": "全口径",
+        "区应急局": "本级",
+    }
+    town = rows["西天尾镇"]
+    assert (town["values"]["penalties"], town["own_values"]["penalties"]) == (1, 0)
+    assert "own_values" not in rows["区应急局"]
+    assert body["total"]["penalties"] == 1
+    own_form = render.report(haicheng(district, "西天尾镇"))
+    assert [(r["name"], r["scope"]) for r in own_form["rows"]] == [
+        ("西天尾镇", "本级"),
+        ("区应急局", "本地区"),
+    ]
+    assert own_form["total"]["penalties"] == 1

@@ -158,7 +158,8 @@ def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) 
     areas = _areas(t, unit, groups)
     whole = scope_.Area.of(session, set().union(*areas.values()), all_ids, m, monthly)
     if areas:
-        loaded = Facts(*(a + b for a, b in zip(_parts(loaded), _parts(whole.extra), strict=True)))
+        loaded = _merge(loaded, whole.extra)
+    in_towns = whole.by_town(loaded)
     by_unit = _by_unit(loaded)
     rows = []
     for row_unit, ids in groups:
@@ -168,15 +169,15 @@ def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) 
             continue  # the parent's own row appears only when it recorded something itself
         row = _row(t, row_unit, mine, m)
         if row_unit.id in areas and unit.kind is not UnitKind.town:
-            others = whole.about(loaded, areas[row_unit.id], exclude=set(ids))
-            full = Facts(*(a + b for a, b in zip(_parts(mine), _parts(others), strict=True)))
+            others = whole.about(in_towns, areas[row_unit.id], exclude=set(ids))
+            full = _merge(mine, others)
             row = _row(t, row_unit, full, m)
             row.scope, row.own = "全口径", _row(t, row_unit, mine, m).cells
         rows.append(row)
     if areas and unit.kind is UnitKind.town:
         # A town's own form: what other units did in its area, a row per unit, so the total
         # (the sum of the rows) is the town's 全口径 figure.
-        others = whole.about(loaded, areas[unit.id], exclude=set(all_ids))
+        others = whole.about(in_towns, areas[unit.id], exclude=set(all_ids))
         for other in whole.units(others):
             row = _row(t, other, _subset(_by_unit(others), [other.id]), m, reports_as="town")
             row.scope = "本地区"
@@ -197,8 +198,14 @@ def _areas(
     return {u.id: set(ids) for u, ids in groups if u.kind is UnitKind.town and u.id != unit.id}
 
 
-def _parts(f: Facts) -> tuple[list[Any], list[Any], list[Any]]:
-    return (f.hazards, f.visits, f.records)
+def _merge(a: Facts, b: Facts) -> Facts:
+    """Two disjoint sets of facts, records in the order ``facts.load`` gives them (the rules
+    that count the first of several, e.g. typical cases, read them in that order)."""
+    return Facts(
+        hazards=a.hazards + b.hazards,
+        visits=a.visits + b.visits,
+        records=sorted(a.records + b.records, key=lambda r: (r.day, str(r.id))),
+    )
 
 
 def column_key(t: Template, key: str) -> str:

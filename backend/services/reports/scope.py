@@ -56,8 +56,18 @@ class Area:
         area = cls(towns, Facts([], [], []), outside)
         if units:
             loaded = facts_.load(session, sorted(units), m, monthly=monthly)
-            area.extra = area.about(loaded, area_units, exclude=set())
+            area.extra = area.about(area.by_town(loaded), area_units, exclude=set())
         return area
+
+    def by_town(self, f: Facts) -> dict[uuid.UUID, Facts]:
+        """The facts about enterprises in a town of the areas, by town (one pass)."""
+        out: dict[uuid.UUID, Facts] = {}
+        for name in ("hazards", "visits", "records"):
+            for fact in getattr(f, name):
+                town = self.town_of(fact)
+                if town is not None:
+                    getattr(out.setdefault(town, Facts([], [], [])), name).append(fact)
+        return out
 
     def town_of(self, fact: Any) -> uuid.UUID | None:
         if isinstance(fact, RecordFact):
@@ -68,16 +78,19 @@ class Area:
             return self.towns.get(uuid.UUID(enterprise)) if enterprise else None
         return self.towns.get(fact.enterprise_id)
 
-    def about(self, f: Facts, area: set[uuid.UUID], *, exclude: set[uuid.UUID]) -> Facts:
-        """The facts of units not in ``exclude`` about enterprises located in ``area``."""
-
-        def keep(fact: Any) -> bool:
-            return fact.unit_id not in exclude and self.town_of(fact) in area
-
+    def about(
+        self, in_towns: dict[uuid.UUID, Facts], area: set[uuid.UUID], *, exclude: set[uuid.UUID]
+    ) -> Facts:
+        """The facts of units not in ``exclude`` about enterprises located in ``area``
+        (``in_towns`` from ``by_town``)."""
+        parts = [in_towns[t] for t in sorted(area, key=str) if t in in_towns]
         return Facts(
-            hazards=[h for h in f.hazards if keep(h)],
-            visits=[v for v in f.visits if keep(v)],
-            records=[r for r in f.records if keep(r)],
+            hazards=[h for p in parts for h in p.hazards if h.unit_id not in exclude],
+            visits=[v for p in parts for v in p.visits if v.unit_id not in exclude],
+            records=sorted(
+                (r for p in parts for r in p.records if r.unit_id not in exclude),
+                key=lambda r: (r.day, str(r.id)),
+            ),
         )
 
     def units(self, f: Facts) -> list[Unit]:

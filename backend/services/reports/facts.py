@@ -32,10 +32,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from backend.models import (
     Enterprise,
     EntityType,
+    Finding,
     Hazard,
     HazardEvent,
     Inspection,
     InspectionAnswer,
+    InspectionPhoto,
     InspectionReview,
     Record,
     RecordVersion,
@@ -122,6 +124,7 @@ class RecordFact:
     entered_at: datetime
     corrected_later: bool = False
     late: bool = False
+    current_day: date | None = None  # occurred_on now (a later version may have corrected it)
 
     @property
     def day(self) -> date:
@@ -195,7 +198,12 @@ def _hazards(
         where.append(Hazard.id.in_(only))
     rows = session.execute(
         select(
-            Hazard.id, Hazard.number, Hazard.unit_id, Hazard.enterprise_id, Hazard.found_on
+            Hazard.id,
+            Hazard.number,
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+            Hazard.found_on,
+            Hazard.before_photos,  # evidence only (the figure never reads it): as entered
         ).where(*where)
     ).all()
     if not rows:
@@ -267,7 +275,7 @@ def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
         listing_level=None,
         rectified_on=None,
         voided=False,
-        before_photos=0,
+        before_photos=len(row.before_photos or []),
         after_photos=0,
         late=_aware(created.at) > m.horizon,
         cut=created.id,
@@ -343,6 +351,7 @@ def _hazard_groups(
             func.min(case((and_(rectifying, e.at >= start), e.id))).label("first_in_period"),
             func.max(case((and_(e.type == "reclassified", by_cutoff), e.id))).label("rid"),
             flag(and_(e.type == "listed", by_cutoff)).label("listed"),
+            func.max(case((and_(e.type == "listed", by_cutoff), e.id))).label("lid"),
             flag(and_(e.type == "voided", by_cutoff)).label("voided"),
         )
         .join(Hazard, Hazard.id == e.hazard_id)
@@ -358,6 +367,12 @@ def _hazard_groups(
         .subquery()
     )
 
+    listing = (
+        select(e.id, e.data["listing_level"].as_string().label("level"))
+        .where(e.type == "listed", by_cutoff)
+        .subquery()
+    )
+
     def reclassified(key: str) -> Any:
         return case((per.c.rid.is_not(None), re.c[key]), else_=per.c[key])
 
@@ -367,17 +382,20 @@ def _hazard_groups(
         (and_(done, per.c.first_rectifying == per.c.first_in_period), 2), (done, 1), else_=0
     )
     keys = [per.c.unit_id, per.c.found_in, level, has_clause, per.c.source, per.c.listed]
-    keys += [per.c.voided, rect, per.c.late]
+    keys += [per.c.voided, rect, per.c.late, listing.c.level]
     grouped = (
         select(*keys, func.count())
-        .select_from(per.outerjoin(re, re.c.id == per.c.rid))
+        .select_from(
+            per.outerjoin(re, re.c.id == per.c.rid).outerjoin(listing, listing.c.id == per.c.lid)
+        )
         .where(per.c.created > 0)
         .group_by(*keys)
     )
     groups = []
     before = m.period.starts_on - timedelta(days=1)
     for n, row in enumerate(session.execute(grouped)):
-        unit_id, f_in, lvl, has, src, listed, voided, rectified, is_late, count = row
+        unit_id, f_in, lvl, has, src, listed, voided, rectified, is_late, level_listed = row[:10]
+        count = row[10]
         groups.append(
             (
                 HazardFact(
@@ -392,7 +410,7 @@ def _hazard_groups(
                     clause="clause" if has else None,
                     state="rectified" if rectified else "pending",
                     listed=bool(listed),
-                    listing_level=None,
+                    listing_level=level_listed,
                     rectified_on=(None, before, m.period.starts_on)[int(rectified)],
                     voided=bool(voided),
                     before_photos=0,
@@ -418,9 +436,9 @@ def _code(value: Any, codes: dict[str, int]) -> Any:
 def _exceptional(
     session: Session, unit_ids: list[uuid.UUID], m: Moments, lower: date
 ) -> list[uuid.UUID]:
-    """Hazards that may be excluded or listed, and some more (one scan, no replay): voided by
-    the cut-off, entered after the horizon, or entered or reclassified as 重大 without a
-    clause."""
+    """Hazards that may be excluded or listed, and some more (one scan, no replay): voided or
+    listed (挂牌督办 at the other level than a column's) by the cut-off, entered after the
+    horizon, or entered or reclassified as 重大 without a clause."""
     e = HazardEvent
     level, clause = e.data["level"].as_string(), e.data["clause"].as_string()
     query = (
@@ -432,6 +450,7 @@ def _exceptional(
         .where(
             or_(
                 and_(e.type == "voided", e.at <= m.cutoff),
+                and_(e.type == "listed", e.at <= m.cutoff),  # may be at the other level
                 and_(e.type == "created", e.at > m.horizon),
                 and_(e.type.in_(("created", "reclassified")), level == "major", clause.is_(None)),
             )
@@ -602,7 +621,31 @@ def _inspections(
             )
         )
     _answers(session, [v for v in visits if v.checklist_code == "principal_duties"])
+    _photos(session, visits)
     return visits
+
+
+def _photos(session: Session, visits: list[VisitFact]) -> None:
+    """Each inspection's photos for its evidence: its own and its findings', those uploaded
+    (a hash still in ``awaiting_media`` is not evidence yet)."""
+    by_id = {uuid.UUID(v.id): v for v in visits}
+    for chunk in _chunks(list(by_id)):
+        hashes: dict[uuid.UUID, set[str]] = defaultdict(set)
+        for inspection_id, sha256 in session.execute(
+            select(InspectionPhoto.inspection_id, InspectionPhoto.sha256).where(
+                InspectionPhoto.inspection_id.in_(chunk)
+            )
+        ):
+            hashes[inspection_id].add(sha256)
+        for inspection_id, photos in session.execute(
+            select(Finding.inspection_id, Finding.photos).where(Finding.inspection_id.in_(chunk))
+        ):
+            hashes[inspection_id] |= set(photos or [])
+        awaiting = session.execute(
+            select(Inspection.id, Inspection.awaiting_media).where(Inspection.id.in_(chunk))
+        )
+        for inspection_id, waiting in awaiting:
+            by_id[inspection_id].photos = len(hashes[inspection_id] - set(waiting or []))
 
 
 def _answers(session: Session, visits: list[VisitFact]) -> None:
@@ -624,7 +667,13 @@ def _answers(session: Session, visits: list[VisitFact]) -> None:
 def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[VisitFact]:
     start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
     query = (
-        select(HazardEvent.id, HazardEvent.at, Hazard.unit_id, Hazard.enterprise_id)
+        select(
+            HazardEvent.id,
+            HazardEvent.at,
+            HazardEvent.data["photos"].label("photos"),
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+        )
         .join(Hazard, Hazard.id == HazardEvent.hazard_id)
         .where(Hazard.unit_id.in_(unit_ids), HazardEvent.type == "reinspected")
         .where(and_(HazardEvent.at >= start, HazardEvent.at <= m.cutoff))
@@ -638,18 +687,23 @@ def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> l
             entity_type="enterprise",
             day=_aware(row.at).astimezone(CHINA).date(),
             entered_at=_aware(row.at),
+            photos=len(row.photos) if isinstance(row.photos, list) else 0,
         )
         for row in session.execute(query)
     ]
 
 
 def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[RecordFact]:
-    """Each record's version at the horizon, and the records entered only after it (late)."""
+    """Each record's version at the horizon, and the records entered only after it (late).
+
+    The period is decided by the date of the version counted, not the record's current date: a
+    corrected record (version > 1) is loaded whatever its date now, and the metrics read
+    ``RecordFact.day`` (the counted version's ``occurred_on``)."""
     latest = (
         select(RecordVersion.record_id, func.max(RecordVersion.version).label("version"))
         .join(Record, Record.id == RecordVersion.record_id)
         .where(Record.unit_id.in_(unit_ids))
-        .where(Record.occurred_on <= m.period.cutoff)
+        .where(or_(Record.occurred_on <= m.period.cutoff, Record.version > 1))
         .group_by(RecordVersion.record_id)
         .subquery()
     )
@@ -667,6 +721,7 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
             Record.id,
             Record.kind,
             Record.unit_id,
+            Record.occurred_on,
             RecordVersion.version,
             cast(RecordVersion.content, Text),
             RecordVersion.countable,
@@ -694,11 +749,13 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
             entered_at=_aware(created_at),
             corrected_later=bool(seen and last > seen),
             late=seen is None,
+            current_day=occurred_on,
         )
         for (
             record_id,
             kind,
             unit_id,
+            occurred_on,
             version,
             content,
             countable,
@@ -708,7 +765,14 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
             seen,
         ) in session.execute(query)
     ]
-    return sorted(facts, key=lambda f: (f.day, str(f.id)))
+    return sorted(
+        (f for f in facts if f.day <= m.period.cutoff or _in(f.current_day, m)),
+        key=lambda f: (f.day, str(f.id)),
+    )
+
+
+def _in(day: date | None, m: Moments) -> bool:
+    return day is not None and m.within(day)
 
 
 _LONG_NUMBER = re.compile(r"\d{19}")

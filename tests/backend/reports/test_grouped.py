@@ -149,6 +149,25 @@ def test_the_grouped_figures_equal_the_per_record_ones(
     assert _comparable(render.report(grouped)) == _comparable(body)
 
 
+def test_a_department_s_haicheng_report_takes_the_grouped_path_with_the_same_figures(
+    scenario: Scenario,
+) -> None:
+    # a district's 海城 report has 全口径 town rows and is computed record by record; a
+    # department's has none
+    t = reports.template("haicheng")
+    period = t.period.for_month(2023, 9)
+    session = scenario.district.session
+    unit = scenario.district.places["区应急局"].unit
+    grouped = reports.compute(session, t, unit, period, items=False)
+    each = reports.compute(session, t, unit, period)
+    assert len(grouped.items()) < len(each.items())  # the grouped path: only what it lists
+    assert any(c.value for c in grouped.rows[0].cells.values())
+    assert [{k: c.value for k, c in r.cells.items()} for r in grouped.rows] == [
+        {k: c.value for k, c in r.cells.items()} for r in each.rows
+    ]
+    assert _comparable(render.report(grouped)) == _comparable(render.report(each))
+
+
 def test_a_cell_of_the_grouped_report_keeps_only_what_the_report_lists(
     scenario: Scenario,
 ) -> None:

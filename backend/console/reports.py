@@ -4,6 +4,8 @@ filing (填表人/审核人) and the XLSX. Every figure, rule and refusal is the
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,7 +16,8 @@ from backend.api.context import db
 from backend.errors import DomainError
 from backend.models import Role, Unit, User
 from backend.services import reports, scope
-from backend.services.reports import filing, render
+from backend.services.ledger.states import CHINA
+from backend.services.reports import filing, render, workbook
 
 from . import blp, forms
 from .errors import FormError, code_of, message_of
@@ -86,7 +89,9 @@ def _header(t: Any) -> list[list[dict[str, Any]]]:
     return rows
 
 
-def _form_items(columns: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _form_items(t: Any, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The printed form: each block's numbered items two to a line, as the seeds print them
+    (an item with two values, 行政处罚（次，万元）, is one item of two columns)."""
     blocks: dict[str, list[dict[str, Any]]] = {}
     for col in columns:
         items = blocks.setdefault(col.get("block") or "", [])
@@ -94,7 +99,62 @@ def _form_items(columns: list[dict[str, Any]]) -> list[tuple[str, list[dict[str,
             items[-1]["columns"].append(col)
         else:
             items.append({"number": col["number"], "label": col["label"], "columns": [col]})
-    return list(blocks.items())
+    return [
+        {"block": block, "lines": [items[i : i + 2] for i in range(0, len(items), 2)]}
+        for block, items in blocks.items()
+    ]
+
+
+def _column_label(t: Any, key: str) -> str:
+    """A column as a person finds it on the printed form: its headings, or block, number, label
+    (and the unit, where one item prints two values)."""
+    col = t.column(key)
+    if col.heading:
+        return "／".join(h for h in col.heading if h)
+    twin = any(c.key != key and (c.block, c.number) == (col.block, col.number) for c in t.columns)
+    unit = f"（{col.unit}）" if twin and col.unit else ""
+    return f"{col.block} {col.number}. {col.label}{unit}"
+
+
+def _filings(t: Any, state: dict[str, Any], total_label: str) -> list[dict[str, Any]]:
+    """The unit's filings, oldest first, with the names of 填表人 and 审核人 and, for a
+    restatement, each figure that changed from the version before (`filing.differences`)."""
+    ids = {uuid.UUID(f[k]) for f in state["filings"] for k in ("preparer_id", "reviewer_id")}
+    names = {str(u.id): u.display_name for u in db().scalars(select(User).where(User.id.in_(ids)))}
+    out = []
+    for f in state["filings"]:
+        changes = [
+            {
+                "row": d["row"] or total_label,
+                "column": _column_label(t, d["column"]),
+                "before": d["before"],
+                "after": d["after"],
+            }
+            for d in f["differences"]
+        ]
+        out.append(
+            {
+                **f,
+                "preparer": names.get(f["preparer_id"], "—"),
+                "reviewer": names.get(f["reviewer_id"], "—"),
+                "changes": changes,
+            }
+        )
+    return out
+
+
+def _lines(report: Any, lines: tuple[str, ...], last: dict[str, Any] | None) -> list[str]:
+    """The printed header and footer lines, filled as the workbook fills them; with the names
+    and date of the latest filing once there is one."""
+    names: dict[str, str] = {}
+    if last is not None:
+        filed = datetime.fromisoformat(last["filed_at"]).astimezone(CHINA).date()
+        names = {
+            "filed_cn": workbook.cn_date(filed),
+            "preparer": last["preparer"],
+            "reviewer": last["reviewer"],
+        }
+    return [workbook.fill_line(line, report, names) for line in lines]
 
 
 def _units() -> list[Unit]:
@@ -111,6 +171,7 @@ def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
         report = reports.compute(db(), t, unit, period)
         body = render.report(report)
         state = filing.status(db(), t, unit, period)
+        filed = _filings(t, state, body["total_label"])
         query = _query(args, unit)
         people = db().scalars(
             select(User).where(User.unit_id == unit.id, User.active).order_by(User.username)
@@ -121,8 +182,11 @@ def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
             unit=unit,
             query=query,
             header=_header(t) if t.layout == "table" else [],
-            blocks=_form_items(body["columns"]) if t.layout == "form" else [],
+            blocks=_form_items(t, body["columns"]) if t.layout == "form" else [],
             filings=state,
+            filed=filed,
+            header_lines=_lines(report, t.header_lines, filed[-1] if filed else None),
+            footer_lines=_lines(report, t.footer_lines, filed[-1] if filed else None),
             preparers=list(people),
             may_file=user().role is Role.supervisor and user().unit_id == unit.id,
         )

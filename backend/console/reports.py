@@ -27,6 +27,44 @@ from .session import signed_in, user
 TEMPLATES = ("licheng", "fuzhou", "haicheng", "quanzhou")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPE_LABELS = {"hazard": "隐患", "inspection": "检查", "reinspection": "复查", "record": "执法记录"}
+# Why a record is not counted, in the console's Chinese; the codes are the reports services'
+# (`counting.REASONS`, whose English the API gives). A code not listed here shows that English.
+REASONS = {
+    "late": "填报日期晚于报送期限（迟报）：列出，不计入",
+    "voided": "截至统计日该隐患已作废",
+    "major.no_clause": "申报重大但无判定标准条款（填表说明 4：非标准内的不计入统计）",
+    "campaign.other": "不属于本调度表的专项行动",
+    "not_a_business": "不是生产经营单位（填表说明 3）",
+    "town.not_reported": "镇街不需要填报帮扶指导镇街（填表说明 2）",
+    "assistance.not_key_town": "帮扶指导的镇街不是重点镇街",
+    "assistance.not_key_enterprise": "帮扶指导的企业不是重点企业",
+    "typical_case.same_kind_and_sector": "同类型、同行业领域的案例已计入"
+    "（填表说明 6：同类型或同行业领域的，要典型的才纳入统计）",
+    "enterprise.counted": "该企业已计入一次（按家统计）",
+    "visit.same_day": "与当天对该企业的检查是同一次检查",
+    "public_pressure.other_measure": "纳入黑名单不属于曝光、约谈、联合惩戒",
+    "penalty.not_work_safety": "不是安全生产行政处罚（填表说明 5）",
+    "penalty.not_production_vehicle": "行人、电动自行车或私家车的交通处罚"
+    "（填表说明 5：只算生产经营性车辆）",
+    "referral.no_criminal_case": "拘留未入刑（填表说明 5：未入刑的，不算）",
+    "evidence.plan_missing": "缺检查方案或宣讲方案（填表说明 8、9）",
+    "evidence.photos_missing": "缺照片（填表说明 8、9）",
+    "evidence.minutes_missing": "缺纪要或文件（填表说明 7）",
+    "evidence.document_missing": "缺协同机制的制度文件（填表说明 13）",
+    "evidence.notice_missing": "缺文件或通知（填表说明 14）",
+    "evidence.publication_missing": "缺发布链接或截图",
+}
+VISIT_LABELS = {"inspection": "检查记录", "reinspection": "复查记录"}
+
+
+def _reason(item: dict[str, Any]) -> str:
+    return REASONS.get(item.get("reason") or "", item.get("reason_text") or "")
+
+
+def _item_label(item: dict[str, Any]) -> str:
+    """A hazard's number, a record's kind; a visit (its label is its type) in words."""
+    label = str(item["label"])
+    return VISIT_LABELS.get(label, label) if item["type"] in VISIT_LABELS else label
 
 
 def _params(values: Any) -> dict[str, Any]:
@@ -162,7 +200,13 @@ def _units() -> list[Unit]:
 
 
 def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
-    context: dict[str, Any] = {"title": "调度表", "units": _units(), "templates": TEMPLATES}
+    context: dict[str, Any] = {
+        "title": "调度表",
+        "units": _units(),
+        "templates": TEMPLATES,
+        "reason": _reason,
+        "item_label": _item_label,
+    }
     context["args"] = values
     body = None
     try:
@@ -252,6 +296,8 @@ def reports_cell() -> Any:
         query=_query(args, unit),
         types=TYPE_LABELS,
         link=_link,
+        reason=_reason,
+        item_label=_item_label,
     )
 
 

@@ -12,9 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.console.reports import REASONS as CONSOLE_REASONS
 from backend.models import ReportFiling, Role
+from backend.services.reports import counting
 from reports import load_template
 from tests.backend.reports.support import District, at
+from tests.console.browser_support import CJK
 from tests.console.conftest import sign_in
 from tests.factories import auth_headers, make_unit, make_user
 from tests.reports.seed_tables import seed_text, squeeze
@@ -54,6 +57,7 @@ def test_the_report_reads_like_the_printed_form(client: FlaskClient, district: D
     assert "督办率：无（分母为 0）" in page  # 0/0 is none, never 100%
     assert "行政处罚" in page
     assert "未计入的记录（1）" in page
+    assert "不是安全生产行政处罚（填表说明 5）" in page  # the reason in Chinese
     assert "/console/reports/cell?" in page
     nav = page.split("<main>")[0]
     assert "调度表" in nav
@@ -252,7 +256,7 @@ def test_a_form_template_reads_like_its_printed_form(
             units = [c.unit for c in t.columns if (str(c.block), c.number) == (block, number)]
             assert units, (block, number)
             for unit in units:  # each figure followed by its unit, as the label prints it
-                assert unit is None or unit in figure, (number, figure, units)
+                assert unit in figure if unit else figure in ("是", "否"), (number, figure)
     assert sum(len(items) for _o, items in printed) == 32
 
     assert ">2</a>个" in page  # 部门检查发现的重大事故隐患: the two majors
@@ -312,3 +316,8 @@ def test_a_restatement_shows_each_changed_figure(
         select(ReportFiling).where(ReportFiling.unit_id == place.unit.id, ReportFiling.version == 2)
     ).one()
     assert len(rows) == len(stored.differences)  # every stored difference, none made up
+
+
+def test_every_reason_a_record_is_left_out_is_said_in_chinese() -> None:
+    assert set(CONSOLE_REASONS) == set(counting.REASONS)
+    assert all(CJK.search(text) for text in CONSOLE_REASONS.values())

@@ -44,7 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--lang=zh-CN",  # date and month pickers as a Chinese supervisor's browser shows them
 ]
 LAPTOP = {"width": 1366, "height": 768}
 # Tablets the way inspectors' 10-inch ones report themselves to a page, both ways round.

@@ -119,6 +119,8 @@ class Seeded:
     # A third record, approved with one general finding while seeding: its hazard is in the
     # ledger whichever test runs first (the tablet test opens it).
     general_hazard_id: str = ""
+    # A fourth, left pending by every test: the tablet test sees its decision form.
+    pending_inspection_id: str = ""
     password: str = PASSWORD
     photos: list[str] = field(default_factory=list)
 
@@ -176,6 +178,11 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 },
             )
             assert approved.status_code == 200, approved.json
+            pending = world.submit(
+                answers=problem_answers(),
+                findings=two_findings(),
+                signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
+            )
             for data, kind in (
                 (in_time, "image/jpeg"),
                 (late, "image/jpeg"),
@@ -195,6 +202,7 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 clause_inspection_id=str(second.id),
                 clause_major_finding=str(second.major_finding),
                 clause_general_finding=str(second.general_finding),
+                pending_inspection_id=str(pending.id),
                 photos=hashes,
             )
         dispatcher: Any = app.extensions["anjian"].dispatcher

@@ -523,7 +523,8 @@ def test_on_a_tablet(browser: Any, site: Site, shots: Path, orientation: str) ->
     pages.sign_in(s.supervisor)
     _usable(pages, "审核队列", f"{name}-02-queue")
     main = [
-        (f"/console/inspections/{s.inspection_id}", "检查记录", "03-record"),
+        ("/console/queue?status=all", "审核队列", "02-queue-all"),
+        (f"/console/inspections/{s.pending_inspection_id}", "检查记录", "03-record"),
         ("/console/ledger", "隐患台账", "04-ledger"),
         (f"/console/hazards/{s.general_hazard_id}", "隐患", "05-hazard"),
         (
@@ -542,4 +543,6 @@ def test_on_a_tablet(browser: Any, site: Site, shots: Path, orientation: str) ->
     for path, heading, shot in main:
         pages.goto(path)
         _usable(pages, heading, f"{name}-{shot}")
+        if shot == "03-record":  # the decision form, with a clause select per finding
+            assert pages.page.locator("button[name=decision][value=approve]").is_visible()
         assert not pages.page.locator("main .error").count(), shot

@@ -208,6 +208,7 @@ def test_a_major_needs_its_clause_picked_from_the_catalogue(
     )
     assert "并且未设置明显的安全警示标志的" in note.inner_text()
     assert "✓" in note.inner_text()
+    assert not fieldset.locator(".error").count()  # the refusal was about the cleared clause
     pages.check("检查记录", "13-record-clause-picked")
     page.click("button[name=decision][value=approve]")
     page.wait_for_load_state("networkidle")

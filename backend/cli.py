@@ -366,15 +366,15 @@ def bundles() -> None:
 
 
 @bundles.command("build")
-@click.argument("scope", type=click.Choice(["inspection", "hazard"]))
+@click.argument("scope", type=click.Choice(["inspection", "hazard", "report"]))
 @click.argument("subject_id", type=click.UUID)
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also save it here."
 )
 @with_appcontext
 def bundles_build(scope: str, subject_id: uuid.UUID, output: Path | None) -> None:
-    """Build the bundle of an inspection or a hazard now, in this process, with a progress bar
-    (an unchanged stored bundle is reused)."""
+    """Build the bundle of an inspection, a hazard or a filed 调度表 now, in this process, with
+    a progress bar (an unchanged stored bundle is reused)."""
     import shutil
 
     from .services.bundles import build, requests

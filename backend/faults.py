@@ -12,6 +12,9 @@ Points:
 
 - `push.before_commit`: a push has written its batch and `last_seq`; its transaction is open.
 - `push.after_commit`: the push is committed; its reply is not sent yet.
+- `bundle.packing`: a bundle build has streamed its photos into the ZIP (the store's `put` is
+  open, the row is `building`, no transaction is open); the summary, manifest and SHA256SUMS
+  are not in yet.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-POINTS = ("push.before_commit", "push.after_commit")
+POINTS = ("push.before_commit", "push.after_commit", "bundle.packing")
 
 _armed: dict[str, Path] = {}
 

@@ -22,7 +22,11 @@ METRICS: Final[dict[str, tuple[ValueType, str]]] = {
     "hazards.major.self.rectified": ("count", "of those, 已整改 by the cut-off"),
     "hazards.major.department.found": ("count", "重大隐患 with a clause, found by a department"),
     "hazards.major.department.rectified": ("count", "of those, 已整改 by the cut-off"),
-    "hazards.major.supervised.found": ("count", "重大隐患 under 挂牌督办 by the cut-off"),
+    "hazards.major.supervised.found": (
+        "count",
+        "重大隐患 under 挂牌督办 by the cut-off; params.listing_level (department or government) "
+        "keeps the listings at that level",
+    ),
     "hazards.major.supervised.rectified": ("count", "of those, 已整改 by the cut-off"),
     "hazards.all.found": ("count", "every hazard (一般 and 重大) entered in the period"),
     "hazards.all.rectified": ("count", "of those, 已整改 by the cut-off"),

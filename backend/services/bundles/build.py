@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
+from backend import faults
 from backend.db import Database
 from backend.models import Bundle, BundleState, utcnow
 from media import ObjectStore, StoreUnavailable
@@ -75,6 +76,7 @@ def build(
             future = pool.submit(_render, store, plan, font or summaries.FONT)
 
             def tail() -> list[Entry]:
+                faults.reached("bundle.packing")
                 rendered.append(future.result())
                 return _tail(plan, rendered[0])
 

@@ -20,8 +20,8 @@ from media.bundle import Entry
 # Bump when the summary templates, the layout of the ZIP or the manifest change: bundles built
 # before are then built again on request instead of reused.
 # 2: the records and documents behind the subject; 3: their labels; 4: the report scope (its
-# styles are in every summary.html)
-LAYOUT_VERSION = 4
+# styles are in every summary.html); 5: a file is stored once per bundle (manifest ``also``)
+LAYOUT_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ user may see every record the bundle holds, ``collect`` turns the records into a
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -65,7 +66,12 @@ class Scope:
 
 
 class _Photos:
-    """Looks up the stored originals and names them in the order given, folder by folder."""
+    """Looks up the stored originals and names them in the order given, folder by folder.
+
+    A photo is stored once per bundle, under the first name it is given (the scopes add the
+    place a person looks for first first: a hazard's 整改前 before its inspection's 检查记录);
+    a later place refers to it: its manifest entry's ``also`` lists the other places (path it
+    would have had, record), and the summary shows the stored file there."""
 
     def __init__(self, session: Session, hashes: Iterable[str]) -> None:
         wanted = sorted(set(hashes))
@@ -78,6 +84,7 @@ class _Photos:
             )
         }
         self.entries: dict[str, Entry] = {}
+        self.stored: dict[str, str] = {}  # sha256 → the name it is stored under
         self.missing: list[str] = []
 
     def add(
@@ -103,6 +110,18 @@ class _Photos:
                 raise ValueError(f"two files of the bundle would be named {name}")
             info = media.info or {}
             exif = {"taken_at": media.taken_at, "gps": info.get("gps")}
+            taken = _local(media.taken_at)
+            kept = self.stored.get(sha)
+            if kept is not None:
+                _refer(self.entries, kept, {"path": name, "record": record, **meta})
+                shown.append(
+                    jsonable(
+                        {"sha256": sha, "path": kept, "same_as": name, "exif": exif}
+                        | {"taken": taken, **meta}
+                    )
+                )
+                continue
+            self.stored[sha] = name
             self.entries[name] = Entry(
                 name,
                 sha,
@@ -112,11 +131,17 @@ class _Photos:
                     {"record": record, "content_type": media.content_type, "exif": exif, **meta}
                 ),
             )
-            taken = _local(media.taken_at)
             shown.append(
                 jsonable({"sha256": sha, "path": name, "exif": exif, "taken": taken, **meta})
             )
         return shown
+
+
+def _refer(entries: dict[str, Entry], kept: str, place: dict[str, Any]) -> None:
+    """One more place of the file stored as ``kept``: listed in its manifest entry's ``also``."""
+    entry = entries[kept]
+    also = [*entry.meta.get("also", []), jsonable(place)]
+    entries[kept] = dataclasses.replace(entry, meta={**entry.meta, "also": also})
 
 
 class _Documents:
@@ -131,12 +156,14 @@ class _Documents:
             )
         }
         self.entries: dict[str, Entry] = {}
+        self.stored: dict[str, str] = {}  # sha256 → the name it is stored under
         self.missing: list[str] = []
 
     def add(
         self, folder: str, documents: Iterable[dict[str, Any]], record: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Name each document ``<folder>/NN-<role>.<ext>`` in the order the record lists them."""
+        """Name each document ``<folder>/NN-<role>.<ext>`` in the order the record lists them;
+        one the bundle already holds is stored once, as :class:`_Photos` does."""
         shown: list[dict[str, Any]] = []
         for n, document in enumerate(documents, start=1):
             sha, role = str(document["sha256"]), str(document.get("role") or "other")
@@ -150,6 +177,15 @@ class _Documents:
             name = f"{folder}/{n:02d}-{safe_segment(label, 20)}.{ext}"
             if name in self.entries:
                 raise ValueError(f"two files of the bundle would be named {name}")
+            kept = self.stored.get(sha)
+            if kept is not None:
+                _refer(self.entries, kept, {"path": name, "record": record, "role": role})
+                shown.append(
+                    {"sha256": sha, "path": kept, "same_as": name, "role": label}
+                    | {"pages": stored.pages}
+                )
+                continue
+            self.stored[sha] = name
             self.entries[name] = Entry(
                 name,
                 sha,

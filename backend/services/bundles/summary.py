@@ -127,22 +127,25 @@ def render_pdf(
         return Pdf(key, sha256, size, seconds=time.perf_counter() - started)
 
 
-ORIGINAL_AS_THUMBNAIL = 2 * 1024 * 1024  # a bigger original would bloat the PDF
-
-
 def _thumbnail(store: ObjectStore, root: Path, sha256: str, name: str) -> str:
-    """A local copy of the photo's thumbnail (a small original when there is none yet)."""
+    """A local copy of the photo's thumbnail. One not made yet (its job is still pending) is
+    made by the renderer from a copy of the original (``originals/``), as that job makes it:
+    the PDF must not depend on when the job ran (docs/bundles.md, Reproducible)."""
     target = root / "images" / f"{sha256}.jpg"
-    if not target.exists():
+    original = root / pdf_main.ORIGINALS / sha256
+    if not target.exists() and not original.exists():
         target.parent.mkdir(exist_ok=True)
-        keys = [content_key(sha256, "thumbnail")]
-        if (store.size(content_key(sha256)) or 0) <= ORIGINAL_AS_THUMBNAIL:
-            keys.append(content_key(sha256))
-        for key in keys:
+        try:
+            _copy(store, content_key(sha256, "thumbnail"), target)
+        except ObjectNotFound:
+            original.parent.mkdir(exist_ok=True)
             try:
-                with store.open(key) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out, 1024 * 1024)
-                break
+                _copy(store, content_key(sha256), original)
             except ObjectNotFound:
-                continue
+                original.unlink(missing_ok=True)  # neither: the picture stays empty
     return target.relative_to(root).as_posix()
+
+
+def _copy(store: ObjectStore, key: str, target: Path) -> None:
+    with store.open(key) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)

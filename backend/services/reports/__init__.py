@@ -3,8 +3,10 @@
 
 ``compute`` loads what the records said at the cut-off (``facts``), applies each column's
 counting rules (``counting``) row by row, one row per sub-unit, and adds the rows up: the total
-is the sum of the rows by construction. Every figure keeps the items behind it, counted or
-excluded with the reason, for the cell endpoint and the warnings.
+is the sum of the rows' 本级 figures by construction (a 全口径 town row also counts other units'
+records in its area, ``scope``; the total counts each record once, in its own unit's row).
+Every figure keeps the items behind it, counted or excluded with the reason, for the cell
+endpoint and the warnings.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from reports.metrics import METRICS as METRIC_TYPES
 
 from . import counting
 from . import facts as facts_
+from . import scope as scope_
 from .counting import REASONS, Item
 from .errors import ColumnUnknown, PeriodInvalid, RowUnknown, TemplateUnknown
 from .facts import Facts, Moments
@@ -64,6 +67,15 @@ class Row:
     name: str
     kind: str
     cells: dict[str, Cell]
+    # 全口径: the row's cells include other units' records about enterprises in its area, and
+    # ``own`` keeps its 本级 cells (what the total adds up); 本地区: another unit's records in
+    # the report unit's area (a town's own form).
+    scope: str = "本级"
+    own: dict[str, Cell] | None = None
+
+    @property
+    def counted_in_total(self) -> dict[str, Cell]:
+        return self.own if self.own is not None else self.cells
 
 
 @dataclass
@@ -139,9 +151,15 @@ def period_for(
 
 def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) -> Report:
     m = Moments.of(period)
+    monthly = t.period.accumulation == "monthly"
     groups = _row_units(session, unit)
     all_ids = [uid for _, ids in groups for uid in ids]
-    loaded = facts_.load(session, all_ids, m, monthly=t.period.accumulation == "monthly")
+    loaded = facts_.load(session, all_ids, m, monthly=monthly)
+    areas = _areas(t, unit, groups)
+    whole = scope_.Area.of(session, set().union(*areas.values()), all_ids, m, monthly)
+    if areas:
+        loaded = _merge(loaded, whole.extra)
+    in_towns = whole.by_town(loaded)
     by_unit = _by_unit(loaded)
     rows = []
     for row_unit, ids in groups:
@@ -149,9 +167,45 @@ def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) 
         own = row_unit.id == unit.id and len(groups) > 1
         if own and not (mine.hazards or mine.visits or mine.records):
             continue  # the parent's own row appears only when it recorded something itself
-        rows.append(_row(t, row_unit, mine, m))
+        row = _row(t, row_unit, mine, m)
+        if row_unit.id in areas and unit.kind is not UnitKind.town:
+            others = whole.about(in_towns, areas[row_unit.id], exclude=set(ids))
+            full = _merge(mine, others)
+            row = _row(t, row_unit, full, m)
+            row.scope, row.own = "全口径", _row(t, row_unit, mine, m).cells
+        rows.append(row)
+    if areas and unit.kind is UnitKind.town:
+        # A town's own form: what other units did in its area, a row per unit, so the total
+        # (the sum of the rows) is the town's 全口径 figure.
+        others = whole.about(in_towns, areas[unit.id], exclude=set(all_ids))
+        for other in whole.units(others):
+            row = _row(t, other, _subset(_by_unit(others), [other.id]), m, reports_as="town")
+            row.scope = "本地区"
+            rows.append(row)
     total = _total(t, rows)
     return Report(t, unit, period, m, rows, total, _rates(t, total))
+
+
+def _areas(
+    t: Template, unit: Unit, groups: list[tuple[Unit, list[uuid.UUID]]]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The rows that report 全口径 (a town's whole area when the template says so), each with
+    the units whose area it covers: a town row's units, or, on a town's own form, the town's."""
+    if t.scope.get("town") != "全口径":
+        return {}
+    if unit.kind is UnitKind.town:
+        return {unit.id: {uid for _, ids in groups for uid in ids}}
+    return {u.id: set(ids) for u, ids in groups if u.kind is UnitKind.town and u.id != unit.id}
+
+
+def _merge(a: Facts, b: Facts) -> Facts:
+    """Two disjoint sets of facts, records in the order ``facts.load`` gives them (the rules
+    that count the first of several, e.g. typical cases, read them in that order)."""
+    return Facts(
+        hazards=a.hazards + b.hazards,
+        visits=a.visits + b.visits,
+        records=sorted(a.records + b.records, key=lambda r: (r.day, str(r.id))),
+    )
 
 
 def column_key(t: Template, key: str) -> str:
@@ -204,8 +258,11 @@ def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID]) -> Facts:
     )
 
 
-def _row(t: Template, unit: Unit, f: Facts, m: Moments) -> Row:
+def _row(t: Template, unit: Unit, f: Facts, m: Moments, *, reports_as: str | None = None) -> Row:
+    """``reports_as``: the unit kind whose columns apply (``not_for``), when not the row's own
+    (another unit's records on a town's own form follow the town's columns)."""
     kind = "town" if unit.kind is UnitKind.town else "department"
+    applies = reports_as or kind
     cells: dict[str, Cell] = {}
     for col in t.columns:
         if col.metric == "ratio":
@@ -214,7 +271,7 @@ def _row(t: Template, unit: Unit, f: Facts, m: Moments) -> Row:
         items = counting.METRICS[col.metric](f, m, params)
         if t.late_policy == "exclude":
             items = [i.excluded("late") if i.late and i.counted else i for i in items]
-        if kind in col.not_for:
+        if applies in col.not_for:
             cells[col.key] = Cell(None, [i.excluded("town.not_reported") for i in items])
             continue
         cells[col.key] = Cell(_value(col.metric, items), items)
@@ -240,7 +297,8 @@ def _total(t: Template, rows: list[Row]) -> dict[str, Value]:
     for col in t.columns:
         if col.metric == "ratio":
             continue
-        values = [r.cells[col.key].value for r in rows if r.cells[col.key].value is not None]
+        cells = [r.counted_in_total[col.key] for r in rows]
+        values = [c.value for c in cells if c.value is not None]
         if METRIC_TYPES[col.metric][0] == "flag":
             total[col.key] = "是" if "是" in values else "否"
         elif METRIC_TYPES[col.metric][0] == "amount":

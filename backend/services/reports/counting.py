@@ -22,7 +22,11 @@ WAN = Decimal(10000)
 
 REASONS = {
     "late": "entered after the due day (迟报): listed, not counted",
+    "corrected.date_outside_period": "the version known by the due day is dated outside the "
+    "period; a later correction moved its date into it (counted in the period of that date)",
     "voided": "the hazard was voided (已作废) by the cut-off",
+    "listing.other_level": "挂牌督办 at the other level than the column's (部门挂牌督办 counts "
+    "a department's listings, 政府挂牌督办 a town's or a government's)",
     "major.no_clause": "claimed 重大 without a clause of the 判定标准 "
     "(填表说明 4: 非标准内的不计入统计)",
     "campaign.other": "belongs to another programme than the report's campaign",
@@ -99,13 +103,18 @@ def _hazard_item(h: HazardFact, counted: bool = True, reason: str | None = None)
             "level": h.level,
             "clause": h.clause,
             "listed": h.listed,
+            "listing_level": h.listing_level,
             "cut": h.cut,  # the last event counted: a filing keeps it, a bundle cuts there
         },
     )
 
 
 def _hazards(test: Callable[[HazardFact], bool], *, major: bool, rectified: bool = False) -> Metric:
+    """``params.listing_level`` (挂牌督办 columns): only listings at that level count, 部门 or
+    政府 as the form prints it; a listing at the other level is listed, excluded."""
+
     def metric(facts: Facts, m: Moments, _params: dict[str, Any]) -> list[Item]:
+        level = _params.get("listing_level")
         out = []
         for h in facts.hazards:
             if not m.within(h.found_on) or not test(h):
@@ -116,6 +125,8 @@ def _hazards(test: Callable[[HazardFact], bool], *, major: bool, rectified: bool
                 out.append(_hazard_item(h, False, "voided"))
             elif major and h.clause is None:
                 out.append(_hazard_item(h, False, "major.no_clause"))
+            elif level and h.listing_level != level:
+                out.append(_hazard_item(h, False, "listing.other_level"))
             else:
                 out.append(_late_first(_hazard_item(h), _params))
         return out
@@ -252,10 +263,16 @@ def _records(
         campaign = _params.get("_campaign", "*")
         out = []
         for r in facts.records:
-            if r.kind != kind or not m.within(r.day):
+            if r.kind != kind:
+                continue
+            moved_in = not m.within(r.day) and r.current_day is not None and m.within(r.current_day)
+            if not m.within(r.day) and not moved_in:
                 continue
             v = value(r)
             if v is None:
+                continue
+            if moved_in:
+                out.append(_record_item(r, v).excluded("corrected.date_outside_period"))
                 continue
             item = _late_first(_record_item(r, v), _params)
             if not item.counted:

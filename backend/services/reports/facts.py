@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from backend.models import (
     Enterprise,
+    Finding,
     Hazard,
     HazardEvent,
     Inspection,
     InspectionAnswer,
+    InspectionPhoto,
     InspectionReview,
     Record,
     RecordVersion,
@@ -117,6 +119,7 @@ class RecordFact:
     entered_at: datetime
     corrected_later: bool = False
     late: bool = False
+    current_day: date | None = None  # occurred_on now (a later version may have corrected it)
 
     @property
     def day(self) -> date:
@@ -144,7 +147,14 @@ def _hazards(
     # A monthly report also needs hazards found before the month and rectified in it.
     lower = date.min if monthly else m.period.starts_on
     rows = session.execute(
-        select(Hazard.id, Hazard.number, Hazard.unit_id, Hazard.enterprise_id, Hazard.found_on)
+        select(
+            Hazard.id,
+            Hazard.number,
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+            Hazard.found_on,
+            Hazard.before_photos,  # evidence only (the figure never reads it): as entered
+        )
         .where(Hazard.unit_id.in_(unit_ids))
         .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
     ).all()
@@ -218,7 +228,7 @@ def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
         listing_level=None,
         rectified_on=None,
         voided=False,
-        before_photos=0,
+        before_photos=len(row.before_photos or []),
         after_photos=0,
         late=_aware(created.at) > m.horizon,
         cut=created.id,
@@ -296,7 +306,31 @@ def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> lis
             )
         )
     _answers(session, [v for v in visits if v.checklist_code == "principal_duties"])
+    _photos(session, visits)
     return visits
+
+
+def _photos(session: Session, visits: list[VisitFact]) -> None:
+    """Each inspection's photos for its evidence: its own and its findings', those uploaded
+    (a hash still in ``awaiting_media`` is not evidence yet)."""
+    by_id = {uuid.UUID(v.id): v for v in visits}
+    for chunk in _chunks(list(by_id)):
+        hashes: dict[uuid.UUID, set[str]] = defaultdict(set)
+        for inspection_id, sha256 in session.execute(
+            select(InspectionPhoto.inspection_id, InspectionPhoto.sha256).where(
+                InspectionPhoto.inspection_id.in_(chunk)
+            )
+        ):
+            hashes[inspection_id].add(sha256)
+        for inspection_id, photos in session.execute(
+            select(Finding.inspection_id, Finding.photos).where(Finding.inspection_id.in_(chunk))
+        ):
+            hashes[inspection_id] |= set(photos or [])
+        awaiting = session.execute(
+            select(Inspection.id, Inspection.awaiting_media).where(Inspection.id.in_(chunk))
+        )
+        for inspection_id, waiting in awaiting:
+            by_id[inspection_id].photos = len(hashes[inspection_id] - set(waiting or []))
 
 
 def _answers(session: Session, visits: list[VisitFact]) -> None:
@@ -318,7 +352,13 @@ def _answers(session: Session, visits: list[VisitFact]) -> None:
 def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[VisitFact]:
     start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
     query = (
-        select(HazardEvent.id, HazardEvent.at, Hazard.unit_id, Hazard.enterprise_id)
+        select(
+            HazardEvent.id,
+            HazardEvent.at,
+            HazardEvent.data["photos"].label("photos"),
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+        )
         .join(Hazard, Hazard.id == HazardEvent.hazard_id)
         .where(Hazard.unit_id.in_(unit_ids), HazardEvent.type == "reinspected")
         .where(and_(HazardEvent.at >= start, HazardEvent.at <= m.cutoff))
@@ -332,18 +372,23 @@ def _reinspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> l
             entity_type="enterprise",
             day=_aware(row.at).astimezone(CHINA).date(),
             entered_at=_aware(row.at),
+            photos=len(row.photos) if isinstance(row.photos, list) else 0,
         )
         for row in session.execute(query)
     ]
 
 
 def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[RecordFact]:
-    """Each record's version at the horizon, and the records entered only after it (late)."""
+    """Each record's version at the horizon, and the records entered only after it (late).
+
+    The period is decided by the date of the version counted, not the record's current date: a
+    corrected record (version > 1) is loaded whatever its date now, and the metrics read
+    ``RecordFact.day`` (the counted version's ``occurred_on``)."""
     latest = (
         select(RecordVersion.record_id, func.max(RecordVersion.version).label("version"))
         .join(Record, Record.id == RecordVersion.record_id)
         .where(Record.unit_id.in_(unit_ids))
-        .where(Record.occurred_on <= m.period.cutoff)
+        .where(or_(Record.occurred_on <= m.period.cutoff, Record.version > 1))
         .group_by(RecordVersion.record_id)
         .subquery()
     )
@@ -383,9 +428,17 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
                     entered_at=_aware(v.created_at),
                     corrected_later=corrected,
                     late=late,
+                    current_day=record.occurred_on,
                 )
             )
-    return sorted(facts, key=lambda f: (f.day, str(f.id)))
+    return sorted(
+        (f for f in facts if f.day <= m.period.cutoff or _in(f.current_day, m)),
+        key=lambda f: (f.day, str(f.id)),
+    )
+
+
+def _in(day: date | None, m: Moments) -> bool:
+    return day is not None and m.within(day)
 
 
 def _aware(moment: datetime) -> datetime:

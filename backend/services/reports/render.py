@@ -50,6 +50,12 @@ def report(r: Report) -> dict[str, Any]:
                 "name": row.name,
                 "kind": row.kind,
                 "values": {k: value(c.value) for k, c in row.cells.items()},
+                "scope": row.scope,
+                **(
+                    {"own_values": {k: value(c.value) for k, c in row.own.items()}}
+                    if row.own is not None
+                    else {}
+                ),
             }
             for row in r.rows
         ],
@@ -132,19 +138,23 @@ def item(i: Item) -> dict[str, Any]:
 
 def complete(i: Item) -> bool:
     """Whether the evidence the item needs is there: a hazard's photos (after-photos once it is
-    rectified), a record's required plan/photos/documents."""
+    rectified), a record's required plan/photos/documents, an inspection's photos (its own or
+    its findings', uploaded), a re-inspection's photos of the rectified site."""
     e = i.evidence
     if i.type == "hazard":
         rectified = e.get("state") in ("rectified", "closed")
         return bool(e.get("before_photos")) and (not rectified or bool(e.get("after_photos")))
     if i.type == "record":
         return set(e.get("needs", [])) <= set(e.get("has", []))
+    if i.type in ("inspection", "reinspection"):
+        return bool(e.get("photos"))
     return True
 
 
 def cell(r: Report, key: str, row_unit: uuid.UUID | None) -> dict[str, Any]:
     rows = [row for row in r.rows if row_unit is None or row.unit_id == row_unit]
-    cells: list[Cell] = [row.cells[key] for row in rows]
+    # The total counts each record once: a 全口径 row adds only its own (本级) cells to it.
+    cells: list[Cell] = [(row.cells if row_unit else row.counted_in_total)[key] for row in rows]
     items = [i for c in cells for i in c.items]
     counted = [i for i in items if i.counted]
     figure = r.total[key] if row_unit is None else (cells[0].value if cells else None)

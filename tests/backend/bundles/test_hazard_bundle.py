@@ -3,6 +3,7 @@ Chinese PDF with its font embedded, reproducible and verifiable (issue 14 accept
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -183,3 +184,29 @@ def test_a_user_who_cannot_see_every_record_gets_404(world: BundleWorld) -> None
     mine = world.ask("hazard", loop.hazard.id)
     assert mine.status_code == 202
     assert world.status(mine.json["id"], world.stranger).status_code == 404
+
+
+def test_a_photo_in_two_places_is_stored_once_and_the_other_place_refers_to_it(
+    loop_bundle,  # type: ignore[no-untyped-def]
+) -> None:
+    """The finding's photo is the hazard's before-photo: stored under 整改前 (where a person
+    looks first), listed again under the inspection record by reference."""
+    _world, loop, _status, data = loop_bundle
+    files = members(data)
+    shas = [hashlib.sha256(body).hexdigest() for body in files.values()]
+    assert len(set(shas)) == len(shas), "two ZIP entries with the same bytes"
+    folder = f"隐患-{loop.hazard.number}"
+    stored, elsewhere = f"{folder}/整改前/01.jpg", f"{folder}/检查记录/隐患01/01.jpg"
+    assert elsewhere not in files
+    entries = {f["path"]: f for f in manifest(data)["files"]}
+    assert entries[stored]["sha256"] == loop.before
+    [also] = entries[stored]["also"]
+    assert also["path"] == elsewhere
+    assert also["record"]["type"] == "inspection"
+    assert also["record"]["id"] == str(loop.inspection_id)
+    assert "finding" in also["record"]
+    # The summary shows the stored file at both places, saying it is the same one.
+    html = files["summary.html"].decode()
+    assert html.count(f'src="{stored}"') == 2
+    assert "同一文件，只存一份" in html
+    assert elsewhere not in html

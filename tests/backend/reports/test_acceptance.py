@@ -195,7 +195,13 @@ def expected(s: Scenario, unit: str, p: P, metric: str, params: dict[str, Any]) 
     majors = [h for h in found if h.level == "major"]
     dept = [h for h in majors if h.source == "department"]
     own = [h for h in majors if h.source == "self_reported"]
-    listed = [h for h in majors if h.listed and h.listed < p.cut]
+    # The hazard's own unit lists it: a department's listing is 部门, a town's 政府.
+    level = "department" if unit in DEPARTMENTS else "government"
+    listed = [
+        h
+        for h in majors
+        if h.listed and h.listed < p.cut and params.get("listing_level", level) == level
+    ]
     visits = [
         v
         for v in s.visits

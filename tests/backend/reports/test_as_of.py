@@ -136,3 +136,27 @@ def test_hazards_found_before_the_campaign_or_after_the_cut_off_are_not_in_the_p
     items = row(report, "区应急局").cells["major_dept_found"].items
     assert [i.id for i in items] == [str(inside.id)]
     assert report.period.cutoff == date(2023, 9, 24)
+
+
+def test_a_record_is_selected_by_the_date_of_the_version_counted_not_its_current_date(
+    district: District,
+) -> None:
+    """Corrected after the due day: the version at the horizon decides the period, both ways."""
+    moved_out = district.record("区应急局", "penalty", date(2023, 9, 10))
+    district.correct(
+        moved_out, at(date(2023, 10, 8)), "日期更正", occurred_on=date(2023, 9, 28).isoformat()
+    )
+    moved_in = district.record("区应急局", "penalty", date(2023, 9, 27))
+    district.correct(
+        moved_in, at(date(2023, 10, 8)), "日期更正", occurred_on=date(2023, 9, 12).isoformat()
+    )
+    assert (moved_out.occurred_on, moved_in.occurred_on) == (date(2023, 9, 28), date(2023, 9, 12))
+    report = haicheng_september(district)
+    cell = row(report, "区应急局").cells["penalties"]
+    assert cell.value == 1
+    assert [(i.id, i.version, i.evidence["corrected_later"]) for i in cell.counted] == [
+        (str(moved_out.id), 1, True)
+    ]
+    excluded = {i.id: (i.version, i.reason) for i in report.excluded()}
+    assert excluded == {str(moved_in.id): (1, "corrected.date_outside_period")}
+    assert not any(i.counted for i in report.items() if i.id == str(moved_in.id))

@@ -263,3 +263,27 @@ def test_an_enterprise_visited_late_and_on_time_counts_once_on_time(district: Di
     c = cell(report, "区应急局", "inspected_enterprises")
     assert c.value == 1
     assert reasons(c) == {str(late.id): "late", str(on_time.id): None}
+
+
+def test_listed_supervision_counts_the_level_the_form_prints(district: District) -> None:
+    """荔城 部门挂牌督办 and 福州 辖区部门挂牌督办 count a department's listings (seed 000: towns
+    print 0 there); 海城 政府挂牌督办 counts a government's (a town's, the district's)."""
+    by_department = district.hazard("区应急局", date(2023, 9, 1), level="major")
+    by_town = district.hazard("西天尾镇", date(2023, 9, 3), level="major")
+    district.list_(by_department, at(date(2023, 9, 5)))
+    district.list_(by_town, at(date(2023, 9, 5)))
+    report = licheng(district)
+    c = cell(report, "区应急局", "major_supervised_found")
+    assert (c.value, reasons(c)) == (1, {str(by_department.id): None})
+    town = cell(report, "西天尾镇", "major_supervised_found")
+    assert (town.value, reasons(town)) == (0, {str(by_town.id): "listing.other_level"})
+    assert report.total["major_supervised_found"] == 1
+    t = reports.template("fuzhou")
+    fuzhou = reports.compute(district.session, t, district.unit, t.period.for_month(2023, 9))
+    assert fuzhou.total["major_supervised_found"] == 1
+    t = reports.template("haicheng")
+    haicheng = reports.compute(district.session, t, district.unit, t.period.for_month(2023, 9))
+    values = {r.name: r.cells["major_supervised_found"].value for r in haicheng.rows}
+    assert values == {"西天尾镇": 1, "区应急局": 0, "区交警大队": 0}
+    department = cell(haicheng, "区应急局", "major_supervised_found")
+    assert reasons(department) == {str(by_department.id): "listing.other_level"}

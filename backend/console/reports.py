@@ -53,6 +53,10 @@ REASONS = {
     "evidence.document_missing": "缺协同机制的制度文件（填表说明 13）",
     "evidence.notice_missing": "缺文件或通知（填表说明 14）",
     "evidence.publication_missing": "缺发布链接或截图",
+    "listing.other_level": "挂牌督办的级别与本栏不同"
+    "（部门挂牌督办只计部门挂牌的，政府挂牌督办只计镇街或政府挂牌的）",
+    "corrected.date_outside_period": "报送期限前的版本日期在统计区间外，后来的更正才改入区间"
+    "（计入更正后日期所在的期间）",
 }
 VISIT_LABELS = {"inspection": "检查记录", "reinspection": "复查记录"}
 

@@ -4,6 +4,8 @@ filing (填表人/审核人) and the XLSX. Every figure, rule and refusal is the
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,7 +16,8 @@ from backend.api.context import db
 from backend.errors import DomainError
 from backend.models import Role, Unit, User
 from backend.services import reports, scope
-from backend.services.reports import filing, render
+from backend.services.ledger.states import CHINA
+from backend.services.reports import filing, render, workbook
 
 from . import blp, forms
 from .errors import FormError, code_of, message_of
@@ -24,6 +27,48 @@ from .session import signed_in, user
 TEMPLATES = ("licheng", "fuzhou", "haicheng", "quanzhou")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPE_LABELS = {"hazard": "隐患", "inspection": "检查", "reinspection": "复查", "record": "执法记录"}
+# Why a record is not counted, in the console's Chinese; the codes are the reports services'
+# (`counting.REASONS`, whose English the API gives). A code not listed here shows that English.
+REASONS = {
+    "late": "填报日期晚于报送期限（迟报）：列出，不计入",
+    "voided": "截至统计日该隐患已作废",
+    "major.no_clause": "申报重大但无判定标准条款（填表说明 4：非标准内的不计入统计）",
+    "campaign.other": "不属于本调度表的专项行动",
+    "not_a_business": "不是生产经营单位（填表说明 3）",
+    "town.not_reported": "镇街不需要填报帮扶指导镇街（填表说明 2）",
+    "assistance.not_key_town": "帮扶指导的镇街不是重点镇街",
+    "assistance.not_key_enterprise": "帮扶指导的企业不是重点企业",
+    "typical_case.same_kind_and_sector": "同类型、同行业领域的案例已计入"
+    "（填表说明 6：同类型或同行业领域的，要典型的才纳入统计）",
+    "enterprise.counted": "该企业已计入一次（按家统计）",
+    "visit.same_day": "与当天对该企业的检查是同一次检查",
+    "public_pressure.other_measure": "纳入黑名单不属于曝光、约谈、联合惩戒",
+    "penalty.not_work_safety": "不是安全生产行政处罚（填表说明 5）",
+    "penalty.not_production_vehicle": "行人、电动自行车或私家车的交通处罚"
+    "（填表说明 5：只算生产经营性车辆）",
+    "referral.no_criminal_case": "拘留未入刑（填表说明 5：未入刑的，不算）",
+    "evidence.plan_missing": "缺检查方案或宣讲方案（填表说明 8、9）",
+    "evidence.photos_missing": "缺照片（填表说明 8、9）",
+    "evidence.minutes_missing": "缺纪要或文件（填表说明 7）",
+    "evidence.document_missing": "缺协同机制的制度文件（填表说明 13）",
+    "evidence.notice_missing": "缺文件或通知（填表说明 14）",
+    "evidence.publication_missing": "缺发布链接或截图",
+    "listing.other_level": "挂牌督办的级别与本栏不同"
+    "（部门挂牌督办只计部门挂牌的，政府挂牌督办只计镇街或政府挂牌的）",
+    "corrected.date_outside_period": "报送期限前的版本日期在统计区间外，后来的更正才改入区间"
+    "（计入更正后日期所在的期间）",
+}
+VISIT_LABELS = {"inspection": "检查记录", "reinspection": "复查记录"}
+
+
+def _reason(item: dict[str, Any]) -> str:
+    return REASONS.get(item.get("reason") or "", item.get("reason_text") or "")
+
+
+def _item_label(item: dict[str, Any]) -> str:
+    """A hazard's number, a record's kind; a visit (its label is its type) in words."""
+    label = str(item["label"])
+    return VISIT_LABELS.get(label, label) if item["type"] in VISIT_LABELS else label
 
 
 def _params(values: Any) -> dict[str, Any]:
@@ -86,7 +131,9 @@ def _header(t: Any) -> list[list[dict[str, Any]]]:
     return rows
 
 
-def _form_items(columns: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _form_items(t: Any, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The printed form: each block's numbered items two to a line, as the seeds print them
+    (an item with two values, 行政处罚（次，万元）, is one item of two columns)."""
     blocks: dict[str, list[dict[str, Any]]] = {}
     for col in columns:
         items = blocks.setdefault(col.get("block") or "", [])
@@ -94,7 +141,62 @@ def _form_items(columns: list[dict[str, Any]]) -> list[tuple[str, list[dict[str,
             items[-1]["columns"].append(col)
         else:
             items.append({"number": col["number"], "label": col["label"], "columns": [col]})
-    return list(blocks.items())
+    return [
+        {"block": block, "lines": [items[i : i + 2] for i in range(0, len(items), 2)]}
+        for block, items in blocks.items()
+    ]
+
+
+def _column_label(t: Any, key: str) -> str:
+    """A column as a person finds it on the printed form: its headings, or block, number, label
+    (and the unit, where one item prints two values)."""
+    col = t.column(key)
+    if col.heading:
+        return "／".join(h for h in col.heading if h)
+    twin = any(c.key != key and (c.block, c.number) == (col.block, col.number) for c in t.columns)
+    unit = f"（{col.unit}）" if twin and col.unit else ""
+    return f"{col.block} {col.number}. {col.label}{unit}"
+
+
+def _filings(t: Any, state: dict[str, Any], total_label: str) -> list[dict[str, Any]]:
+    """The unit's filings, oldest first, with the names of 填表人 and 审核人 and, for a
+    restatement, each figure that changed from the version before (`filing.differences`)."""
+    ids = {uuid.UUID(f[k]) for f in state["filings"] for k in ("preparer_id", "reviewer_id")}
+    names = {str(u.id): u.display_name for u in db().scalars(select(User).where(User.id.in_(ids)))}
+    out = []
+    for f in state["filings"]:
+        changes = [
+            {
+                "row": d["row"] or total_label,
+                "column": _column_label(t, d["column"]),
+                "before": d["before"],
+                "after": d["after"],
+            }
+            for d in f["differences"]
+        ]
+        out.append(
+            {
+                **f,
+                "preparer": names.get(f["preparer_id"], "—"),
+                "reviewer": names.get(f["reviewer_id"], "—"),
+                "changes": changes,
+            }
+        )
+    return out
+
+
+def _lines(report: Any, lines: tuple[str, ...], last: dict[str, Any] | None) -> list[str]:
+    """The printed header and footer lines, filled as the workbook fills them; with the names
+    and date of the latest filing once there is one."""
+    names: dict[str, str] = {}
+    if last is not None:
+        filed = datetime.fromisoformat(last["filed_at"]).astimezone(CHINA).date()
+        names = {
+            "filed_cn": workbook.cn_date(filed),
+            "preparer": last["preparer"],
+            "reviewer": last["reviewer"],
+        }
+    return [workbook.fill_line(line, report, names) for line in lines]
 
 
 def _units() -> list[Unit]:
@@ -102,7 +204,13 @@ def _units() -> list[Unit]:
 
 
 def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
-    context: dict[str, Any] = {"title": "调度表", "units": _units(), "templates": TEMPLATES}
+    context: dict[str, Any] = {
+        "title": "调度表",
+        "units": _units(),
+        "templates": TEMPLATES,
+        "reason": _reason,
+        "item_label": _item_label,
+    }
     context["args"] = values
     body = None
     try:
@@ -111,6 +219,7 @@ def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
         report = reports.compute(db(), t, unit, period, items=False)
         body = render.report(report)
         state = filing.status(db(), t, unit, period)
+        filed = _filings(t, state, body["total_label"])
         query = _query(args, unit)
         people = db().scalars(
             select(User).where(User.unit_id == unit.id, User.active).order_by(User.username)
@@ -121,8 +230,11 @@ def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
             unit=unit,
             query=query,
             header=_header(t) if t.layout == "table" else [],
-            blocks=_form_items(body["columns"]) if t.layout == "form" else [],
+            blocks=_form_items(t, body["columns"]) if t.layout == "form" else [],
             filings=state,
+            filed=filed,
+            header_lines=_lines(report, t.header_lines, filed[-1] if filed else None),
+            footer_lines=_lines(report, t.footer_lines, filed[-1] if filed else None),
             preparers=list(people),
             may_file=user().role is Role.supervisor and user().unit_id == unit.id,
         )
@@ -188,6 +300,8 @@ def reports_cell() -> Any:
         query=_query(args, unit),
         types=TYPE_LABELS,
         link=_link,
+        reason=_reason,
+        item_label=_item_label,
     )
 
 

@@ -328,12 +328,15 @@ def clause(inspection_id: uuid.UUID, finding_id: uuid.UUID) -> Any:
     if code is not None and standards.shipped().get(code) is None:
         abort(404)
     held = set(context["defects"]) | set(context["d"]["verdict"].get("facts") or ())
-    return render_template(
+    note = render_template(
         "console/_clause.html",
         f=finding,
         note=clause_note(context["version"], held, code),
         suggested=context["suggested_clauses"][finding_id],
     )
+    # The refusal shown under the finding was about the clause posted before: a new choice
+    # clears it (out of band), and the service checks the new one when the form is posted.
+    return note + f'<div id="problem-{finding_id}" hx-swap-oob="true"></div>'
 
 
 def redirect_to_record(inspection_id: uuid.UUID) -> Response:

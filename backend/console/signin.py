@@ -50,7 +50,7 @@ def login() -> Any:
         if load_user() is not None:
             return redirect(target)
         expired = request.args.get("expired") == "1"
-        notice = "登录已过期，请重新登录，登录后将回到原来的页面。" if expired else None
+        notice = "登录已过期或尚未登录，请登录；登录后将回到原来的页面。" if expired else None
         return render_template("console/login.html", next=target, notice=notice, error=None)
     check_csrf()
     username = request.form.get("username", "").strip()

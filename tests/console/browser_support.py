@@ -21,10 +21,12 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
 from backend.db import make_engine
+from backend.models import Hazard
 from tests.backend.ledger.support import World, problem_answers, two_findings
 from tests.conftest import CI, make_config, unavailable
 from tests.factories import PASSWORD
@@ -44,7 +46,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LAPTOP = {"width": 1366, "height": 768}
-TABLET = {"width": 800, "height": 1280}
+# Tablets the way inspectors' 10-inch ones report themselves to a page, both ways round.
+TABLETS = {
+    "portrait": {"width": 768, "height": 1024},
+    "landscape": {"width": 1024, "height": 768},
+}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 WRITTEN: list[Path] = []  # screenshots of this run, listed at the end (tests/console/conftest.py)
 
@@ -110,6 +116,11 @@ class Seeded:
     clause_inspection_id: str = ""
     clause_major_finding: str = ""
     clause_general_finding: str = ""
+    # A third record, approved with one general finding while seeding: its hazard is in the
+    # ledger whichever test runs first (the tablet test opens it).
+    general_hazard_id: str = ""
+    # A fourth, left pending by every test: the tablet test sees its decision form.
+    pending_inspection_id: str = ""
     password: str = PASSWORD
     photos: list[str] = field(default_factory=list)
 
@@ -152,6 +163,26 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 findings=two_findings(),
                 signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
             )
+            only_the_contract = problem_answers() | {f"confined_space.1.{c}": "yes" for c in "abc"}
+            third = world.submit(
+                answers=only_the_contract,
+                findings=two_findings()[1:],
+                signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
+            )
+            approved = world.review(
+                third.id,
+                {
+                    "decision": "approve",
+                    "comment": "同意",
+                    "findings": [{"id": str(third.major_finding), "level": "general"}],
+                },
+            )
+            assert approved.status_code == 200, approved.json
+            pending = world.submit(
+                answers=problem_answers(),
+                findings=two_findings(),
+                signatures=[{"role": "inspector", "name": "李检查", "sha256": hashes[2]}],
+            )
             for data, kind in (
                 (in_time, "image/jpeg"),
                 (late, "image/jpeg"),
@@ -171,11 +202,17 @@ def seed(database_url: str, data_dir: Path) -> Seeded:
                 clause_inspection_id=str(second.id),
                 clause_major_finding=str(second.major_finding),
                 clause_general_finding=str(second.general_finding),
+                pending_inspection_id=str(pending.id),
                 photos=hashes,
             )
         dispatcher: Any = app.extensions["anjian"].dispatcher
         if hasattr(dispatcher, "join"):
-            dispatcher.join()  # thumbnails made before the server takes over
+            dispatcher.join()  # thumbnails and the ledger entry made before the server starts
+        with Session(engine) as session:
+            hazard = session.scalars(
+                select(Hazard.id).where(Hazard.inspection_id == third.id)
+            ).one()
+            seeded.general_hazard_id = str(hazard)
     finally:
         app.extensions["anjian"].db.dispose()
     return seeded
@@ -214,12 +251,33 @@ class Pages:
     def __init__(self, page: Any, site: Site, shots: Path) -> None:
         self.page, self.site, self.shots = page, site, shots
         self.errors: list[str] = []
+        self.unchecked: list[str] = []  # pages navigated to and not yet checked
+        self.address = ""
         page.on("console", self._console)
+        page.on("framenavigated", self._navigated)
+        page.on("domcontentloaded", lambda _page: self._unchecked(page.url))  # reloads too
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
 
     def _console(self, message: Any) -> None:
         if message.type == "error":
             self.errors.append(f"console: {message.text}")
+
+    def _navigated(self, frame: Any) -> None:
+        # A new address (a load, or htmx pushing one). htmx re-states the current address
+        # before it pushes: the same page, not a new one.
+        if frame == self.page.main_frame:
+            if frame.url != self.address:
+                self._unchecked(frame.url)
+            self.address = frame.url
+
+    def _unchecked(self, url: str) -> None:
+        if not self.unchecked or self.unchecked[-1] != url:
+            self.unchecked.append(url)
+
+    def finish(self) -> None:
+        """Every page this one went to was checked (a heading, no console errors)."""
+        assert not self.unchecked, f"never checked: {self.unchecked}"
+        assert not self.errors, self.errors
 
     def goto(self, path: str) -> None:
         self.page.goto(self.site.url(path))
@@ -235,6 +293,8 @@ class Pages:
         assert self.page.locator("html").get_attribute("lang") == "zh-CN"
         self.page.wait_for_load_state("networkidle")
         assert not self.errors, self.errors
+        assert not self.unchecked[:-1], f"left without being checked: {self.unchecked[:-1]}"
+        self.unchecked.clear()
         if shot:
             path = self.shots / f"{shot}.png"
             self.page.screenshot(path=str(path), full_page=True)

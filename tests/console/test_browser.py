@@ -9,16 +9,18 @@ import hashlib
 import io
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backend.services.ledger.states import CHINA
 from tests.console.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LAPTOP,
-    TABLET,
+    TABLETS,
     Pages,
     Site,
     photo_bytes,
@@ -54,9 +56,32 @@ def shots() -> Path:
     return screenshot_dir()
 
 
-def _pages(browser: Any, site: Site, shots: Path, viewport: dict[str, int] = LAPTOP) -> Pages:
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    return Pages(context.new_page(), site, shots)
+@pytest.fixture
+def opened() -> Iterator[list[Pages]]:
+    """The pages a test opened: at its end, every page each went to has been checked."""
+    pages: list[Pages] = []
+    yield pages
+    for one in pages:
+        one.finish()
+
+
+_OPENED: list[list[Pages]] = []
+
+
+@pytest.fixture(autouse=True)
+def _track(opened: list[Pages]) -> Iterator[None]:
+    _OPENED.append(opened)
+    yield
+    _OPENED.remove(opened)
+
+
+def _pages(
+    browser: Any, site: Site, shots: Path, viewport: dict[str, int] = LAPTOP, touch: bool = False
+) -> Pages:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", has_touch=touch)
+    pages = Pages(context.new_page(), site, shots)
+    _OPENED[-1].append(pages)
+    return pages
 
 
 def test_a_supervisor_reviews_approves_and_closes_a_major_hazard(
@@ -171,7 +196,7 @@ def test_a_major_needs_its_clause_picked_from_the_catalogue(
     # The refused form comes back as a 422, which the browser logs as a failed resource load.
     assert any("422" in e for e in pages.errors), pages.errors
     pages.errors = [e for e in pages.errors if "422" not in e]
-    pages.check("检查记录", "11-record-major-without-clause")
+    pages.check("检查记录", "12-record-major-without-clause")
     fieldset = page.locator("fieldset", has=page.locator(major))
     assert "确认为重大事故隐患须选择所依据的判定条款" in fieldset.locator(".error").inner_text()
     assert "已审核通过" not in page.locator("main").inner_text()
@@ -183,7 +208,8 @@ def test_a_major_needs_its_clause_picked_from_the_catalogue(
     )
     assert "并且未设置明显的安全警示标志的" in note.inner_text()
     assert "✓" in note.inner_text()
-    pages.check("检查记录", "12-record-clause-picked")
+    assert not fieldset.locator(".error").count()  # the refusal was about the cleared clause
+    pages.check("检查记录", "13-record-clause-picked")
     page.click("button[name=decision][value=approve]")
     page.wait_for_load_state("networkidle")
     pages.check("检查记录")
@@ -196,9 +222,10 @@ def test_a_major_needs_its_clause_picked_from_the_catalogue(
         time.sleep(0.3)
         page.reload()
         page.wait_for_load_state("networkidle")
+        pages.check("检查记录")
     link.first.click()
     page.wait_for_load_state("networkidle")
-    pages.check("隐患", "13-hazard-with-clause")
+    pages.check("隐患", "14-hazard-with-clause")
     assert MAJOR_LABEL in page.locator("main").inner_text()
 
 
@@ -211,6 +238,7 @@ def _ledger_entry_appears(pages: Pages, enterprise: str, timeout: float = 20) ->
     deadline = time.monotonic() + timeout
     while True:
         pages.goto("/console/ledger?level=major")
+        pages.check("隐患台账")
         rows = pages.page.locator("#rows tr")
         if enterprise in rows.first.inner_text():
             return str(rows.first.locator("td").first.inner_text()).strip()
@@ -221,7 +249,9 @@ def _ledger_entry_appears(pages: Pages, enterprise: str, timeout: float = 20) ->
 def test_filters_swap_the_results_in_place(browser: Any, site: Site, shots: Path) -> None:
     pages = _pages(browser, site, shots)
     pages.goto("/console/login")
+    pages.check("登录")
     pages.sign_in(site.seeded.supervisor)
+    pages.check("审核队列")
     pages.page.select_option("select[name=status]", "all")
     pages.page.wait_for_url("**status=all**")
     pages.page.wait_for_load_state("networkidle")
@@ -230,6 +260,7 @@ def test_filters_swap_the_results_in_place(browser: Any, site: Site, shots: Path
     pages.page.select_option("select[name=photos_flagged]", "1")
     pages.page.wait_for_url("**photos_flagged=1**")
     pages.page.wait_for_load_state("networkidle")
+    pages.check("审核队列")
     assert site.seeded.enterprise in pages.page.locator("#results").inner_text()
 
 
@@ -238,7 +269,9 @@ def test_an_expired_session_signs_in_again_and_returns(
 ) -> None:
     pages = _pages(browser, site, shots)
     pages.goto("/console/login")
+    pages.check("登录")
     pages.sign_in(site.seeded.supervisor)
+    pages.check("审核队列")
     pages.page.context.clear_cookies()  # what an expired session looks like to the browser
     target = f"/console/inspections/{site.seeded.inspection_id}"
     pages.goto(target)
@@ -252,7 +285,7 @@ def test_an_expired_session_signs_in_again_and_returns(
 def test_a_wrong_password_is_said_in_place(browser: Any, site: Site, shots: Path) -> None:
     pages = _pages(browser, site, shots)
     pages.goto("/console/login")
-    pages.errors.clear()
+    pages.check("登录")
     pages.sign_in(site.seeded.supervisor, "wrong password")
     # The 401 of the refused sign-in is logged by the browser as a failed resource load.
     pages.errors = [e for e in pages.errors if "401" not in e]
@@ -263,35 +296,28 @@ def test_a_wrong_password_is_said_in_place(browser: Any, site: Site, shots: Path
 def test_another_units_supervisor_gets_not_found(browser: Any, site: Site, shots: Path) -> None:
     pages = _pages(browser, site, shots)
     pages.goto("/console/login")
+    pages.check("登录")
     pages.sign_in(site.seeded.stranger)
+    pages.check("审核队列")
     pages.page.goto(site.url(f"/console/inspections/{site.seeded.inspection_id}"))
     pages.errors = [e for e in pages.errors if "404" not in e]
-    pages.check("未找到")
+    pages.check("未找到", "15-not-found")
 
 
 def test_admin_pages(browser: Any, site: Site, shots: Path) -> None:
     pages = _pages(browser, site, shots)
     pages.goto("/console/login")
+    pages.check("登录")
     pages.sign_in(site.seeded.admin)
+    pages.check("审核队列")
     pages.goto("/console/admin/units")
-    pages.check("单位", "12-admin-units")
+    pages.check("单位", "16-admin-units")
     pages.goto("/console/admin/users")
-    pages.check("用户", "13-admin-users")
+    pages.check("用户", "17-admin-users")
     pages.goto(f"/console/admin/users/{site.seeded.inspector_id}/devices")
-    pages.check("平板", "14-admin-devices")
+    pages.check("平板", "18-admin-devices")
     pages.goto("/console/admin/jobs")
-    pages.check("后台任务", "15-admin-jobs")
-
-
-def test_on_a_tablet(browser: Any, site: Site, shots: Path) -> None:
-    pages = _pages(browser, site, shots, TABLET)
-    pages.goto("/console/login")
-    pages.sign_in(site.seeded.supervisor)
-    pages.check("审核队列", "16-tablet-queue")
-    pages.goto(f"/console/inspections/{site.seeded.inspection_id}")
-    pages.check("检查记录", "17-tablet-record")
-    pages.goto("/console/ledger")
-    pages.check("隐患台账", "18-tablet-ledger")
+    pages.check("后台任务", "19-admin-jobs")
 
 
 def test_a_supervisor_asks_for_watches_and_downloads_bundles(
@@ -305,13 +331,14 @@ def test_a_supervisor_asks_for_watches_and_downloads_bundles(
     s, pages = site.seeded, _pages(browser, site, shots)
     page = pages.page
     pages.goto(f"/console/inspections/{s.inspection_id}")
+    pages.check("登录")
     pages.sign_in(s.supervisor)
     pages.check("检查记录")
     page.click("#bundle-ask")
     page.wait_for_load_state("networkidle")
     pages.check("佐证材料")
     page.locator("#bundle-state", has_text="已生成").wait_for(timeout=60_000)
-    pages.check("佐证材料", "10-bundle-inspection-ready")
+    pages.check("佐证材料", "20-bundle-inspection-ready")
     with page.expect_download() as info:
         page.click("#bundle-download")
     download = info.value
@@ -329,7 +356,7 @@ def test_a_supervisor_asks_for_watches_and_downloads_bundles(
     assert number in page.locator("h1").inner_text()
     page.locator("#bundle-state", has_text="已生成").wait_for(timeout=60_000)
     sha256 = page.locator("#bundle-sha256").inner_text()
-    pages.check("佐证材料", "11-bundle-hazard-ready")
+    pages.check("佐证材料", "21-bundle-hazard-ready")
     with page.expect_download() as info:
         page.click("#bundle-download")
     with open(info.value.path(), "rb") as zipped:
@@ -338,37 +365,185 @@ def test_a_supervisor_asks_for_watches_and_downloads_bundles(
     assert verify_zip(io.BytesIO(data)) == []
 
     pages.goto("/console/bundles")
-    pages.check("佐证材料", "12-bundles-list")
+    pages.check("佐证材料", "22-bundles-list")
     listed = page.locator("main").inner_text()
     assert f"隐患-{number}" in listed
     assert "已生成" in listed
 
 
 def test_a_supervisor_opens_a_dispatch_report_follows_a_figure_and_files_it(
-    browser: Any, site: Site, shots: Path
+    browser: Any, site: Site, shots: Path, tmp_path: Path
 ) -> None:
-    """调度表: the printed form, a figure to its records, filing, the XLSX download."""
-    from datetime import date
-
+    """调度表: the printed form, a figure to its records, filing, the XLSX download; filing
+    again after a figure changed shows the change; the 福州 and 海城 forms."""
     s, pages = site.seeded, _pages(browser, site, shots)
     page = pages.page
-    to = date.today().isoformat()
+    to = datetime.now(CHINA).date().isoformat()
     pages.goto(f"/console/reports?template=licheng&from=2023-05-01&to={to}")
+    pages.check("登录")
     pages.sign_in(s.supervisor)
-    pages.check("调度表", "13-dispatch")
+    pages.check("调度表", "23-dispatch")
     assert "荔城区专项行动进展情况调度表" in page.locator("main").inner_text()
     page.locator("#dispatch tbody tr.total a").first.click()
     page.wait_for_load_state("networkidle")
-    pages.check("数据来源", "14-dispatch-cell")
+    pages.check("数据来源", "24-dispatch-cell")
     page.go_back()
     page.wait_for_load_state("networkidle")
+    pages.check("调度表")
     page.select_option("select[name=preparer_id]", index=1)
     page.click("#report-file")
     page.wait_for_load_state("networkidle")
-    pages.check("调度表", "15-dispatch-filed")
+    pages.check("调度表", "25-dispatch-filed")
     assert "第 1 版" in page.locator("#filing").inner_text()
     with page.expect_download() as info:
         page.click("#report-xlsx")
     assert info.value.suggested_filename.endswith(".xlsx")
     with open(info.value.path(), "rb") as book:
         assert book.read(2) == b"PK"
+
+    # The seeded general hazard is rectified and re-inspected: filing again (更正) shows the
+    # changed figures, old → new.
+    _rectify(browser, site, shots, s.general_hazard_id, tmp_path)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    pages.check("调度表")
+    page.select_option("select[name=preparer_id]", index=1)
+    page.fill("textarea[name=reason]", "补报整改销号情况")
+    page.click("#report-file")
+    page.wait_for_load_state("networkidle")
+    pages.check("调度表", "26-dispatch-restated")
+    filings = page.locator("#filings").inner_text()
+    assert "第 2 版（更正）" in filings
+    assert "补报整改销号情况" in filings
+    changes = page.locator("#changes-2").inner_text()
+    assert "一般隐患／已整改" in changes
+    assert "累计" in changes
+
+    for template, shot in (("fuzhou", "27-dispatch-fuzhou"), ("haicheng", "28-dispatch-haicheng")):
+        pages.goto(f"/console/reports?template={template}&month={to[:7]}")
+        pages.check("调度表", shot)
+        assert page.locator("#dispatch th.block").count() == 4
+        page.locator("#dispatch td.fig a").first.click()
+        page.wait_for_load_state("networkidle")
+        pages.check("数据来源")
+
+
+def _rectify(browser: Any, site: Site, shots: Path, hazard_id: str, tmp_path: Path) -> None:
+    """整改情况报告 by the inspector, 复查 passed by the supervisor, each in their own browser."""
+    s = site.seeded
+    for person, form_id in ((s.inspector, "rectification_reported"), (s.supervisor, "reinspected")):
+        pages = _pages(browser, site, shots)
+        pages.goto(f"/console/hazards/{hazard_id}")
+        pages.check("登录")
+        pages.sign_in(person)
+        pages.check("隐患")
+        form = pages.page.locator(f"#form-{form_id}")
+        if form_id == "rectification_reported":
+            after = tmp_path / "after-general.jpg"
+            after.write_bytes(photo_bytes("P40", taken="2026:11:29 10:00:00", colour="#47a"))
+            form.locator("textarea[name=measures]").fill("合同已送县级主管部门备查")
+            form.locator("input[name=photos]").set_input_files(str(after))
+        else:
+            form.locator("input[name=passed][value='1']").check()
+            form.locator("textarea[name=comment]").fill("复查合格")
+        form.locator("button[type=submit]").click()
+        pages.page.wait_for_load_state("networkidle")
+        pages.check("隐患")
+        pages.page.context.close()
+
+
+# Elements wider than the viewport, outside the deliberate scroll containers (`.scroll`: tables
+# scroll sideways inside their own box); the page itself must not scroll sideways.
+OVERFLOW = """() => {
+  const w = document.documentElement.clientWidth, out = [];
+  if (document.documentElement.scrollWidth > w) {
+    out.push(`the page is ${document.documentElement.scrollWidth}px wide in ${w}px`);
+  }
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.parentElement && el.parentElement.closest('.scroll')) continue;
+    const r = el.getBoundingClientRect();
+    if (!r.width && !r.height) continue;
+    if (r.right > w + 1 || r.left < -1) {
+      out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} `
+        + `${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+  }
+  return out.slice(0, 8);
+}"""
+
+# Controls a finger must hit, under 40px tall (a checkbox or radio counts by its label).
+SMALL = """() => {
+  const out = [];
+  const controls = document.querySelectorAll(
+    'main input:not([type=hidden]), main select, main textarea, main button, main a.button,'
+    + ' header nav a, header button');
+  for (const el of controls) {
+    const box = ['checkbox', 'radio'].includes(el.type) ? el.closest('label') || el : el;
+    const r = box.getBoundingClientRect();
+    if (!r.width && !r.height) continue;
+    const what = `${el.tagName.toLowerCase()}[${el.name || el.textContent.trim()}]`;
+    if (r.height < 40) out.push(`${what} ${Math.round(r.height)}px`);
+  }
+  return out.slice(0, 8);
+}"""
+
+# Every navigation link is on screen and not covered by anything.
+NAV = """() => [...document.querySelectorAll('header nav a')].filter(a => {
+  const r = a.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return !(r.width && r.right <= innerWidth && r.bottom <= innerHeight && a.contains(hit));
+}).map(a => a.textContent.trim())"""
+
+
+def _usable(pages: Pages, heading: str, shot: str) -> None:
+    pages.check(heading, shot)
+    page = pages.page
+    for probe, what in (
+        (OVERFLOW, "wider than the screen"),
+        (SMALL, "too small to touch"),
+        (NAV, "navigation off screen"),
+    ):
+        found = page.evaluate(probe)
+        assert not found, f"{shot}: {what}: {'; '.join(found)}"
+    assert page.locator("header nav a").count() >= 4
+
+
+@pytest.mark.parametrize("orientation", sorted(TABLETS))
+def test_on_a_tablet(browser: Any, site: Site, shots: Path, orientation: str) -> None:
+    """The main pages on a 10-inch tablet, upright and on its side: nothing wider than the
+    screen but the tables in their own scroll boxes, every navigation link on screen, every
+    control tall enough to touch; a screenshot of each."""
+    s = site.seeded
+    pages = _pages(browser, site, shots, TABLETS[orientation], touch=True)
+    name = f"tablet-{orientation}"
+    today = datetime.now(CHINA).date().isoformat()
+    pages.goto("/console/login")
+    pages.check("登录", f"{name}-01-login")
+    assert not pages.page.evaluate(OVERFLOW)
+    assert not pages.page.evaluate(SMALL)
+    pages.sign_in(s.supervisor)
+    _usable(pages, "审核队列", f"{name}-02-queue")
+    main = [
+        ("/console/queue?status=all", "审核队列", "02-queue-all"),
+        (f"/console/inspections/{s.pending_inspection_id}", "检查记录", "03-record"),
+        ("/console/ledger", "隐患台账", "04-ledger"),
+        (f"/console/hazards/{s.general_hazard_id}", "隐患", "05-hazard"),
+        (
+            f"/console/reports?template=licheng&from=2023-05-01&to={today}",
+            "调度表",
+            "06-dispatch-licheng",
+        ),
+        (f"/console/reports?template=fuzhou&month={today[:7]}", "调度表", "07-dispatch-fuzhou"),
+        (
+            f"/console/reports/cell?template=licheng&from=2023-05-01&to={today}&column=general_found",
+            "数据来源",
+            "08-dispatch-cell",
+        ),
+        ("/console/bundles", "佐证材料", "09-bundles"),
+    ]
+    for path, heading, shot in main:
+        pages.goto(path)
+        _usable(pages, heading, f"{name}-{shot}")
+        if shot == "03-record":  # the decision form, with a clause select per finding
+            assert pages.page.locator("button[name=decision][value=approve]").is_visible()
+        assert not pages.page.locator("main .error").count(), shot

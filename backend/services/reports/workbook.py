@@ -23,16 +23,17 @@ from reports import Column, Template
 from . import Report, Value
 
 
-def _cn(day: date | None) -> str:
+def cn_date(day: date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else "    年  月  日"
 
 
-def _fill(line: str, report: Report, names: dict[str, str]) -> str:
+def fill_line(line: str, report: Report, names: dict[str, str]) -> str:
+    """A printed header or footer line with the unit, period and (when filed) names filled."""
     return line.format(
-        from_cn=_cn(report.period.starts_on),
-        to_cn=_cn(report.period.cutoff),
+        from_cn=cn_date(report.period.starts_on),
+        to_cn=cn_date(report.period.cutoff),
         unit=report.unit.name,
-        filed_cn=names.get("filed_cn", _cn(None)),
+        filed_cn=names.get("filed_cn", cn_date(None)),
         preparer=names.get("preparer", ""),
         reviewer=names.get("reviewer", ""),
     )
@@ -93,7 +94,7 @@ def _table(sheet: Worksheet, s: dict[str, Format], report: Report, names: dict[s
     sheet.merge_range(0, 0, 0, width - 1, t.title, s["title"])
     row = 1
     for line in t.header_lines:
-        sheet.merge_range(row, 0, row, width - 1, _fill(line, report, names), s["line"])
+        sheet.merge_range(row, 0, row, width - 1, fill_line(line, report, names), s["line"])
         row += 1
     top, depth = row, t.header_rows
     _merge(sheet, top, 0, top + depth - 1, 0, t.unit_heading or "", s["head"])
@@ -125,7 +126,7 @@ def _table(sheet: Worksheet, s: dict[str, Format], report: Report, names: dict[s
     sheet.set_column(1, width - 1, 7)
     sheet.set_row(top + depth - 1, 60)
     for line in t.footer_lines:
-        sheet.merge_range(row, 0, row, width - 1, _fill(line, report, names), s["line"])
+        sheet.merge_range(row, 0, row, width - 1, fill_line(line, report, names), s["line"])
         row += 1
     return row - 1
 
@@ -164,7 +165,7 @@ def _form(sheet: Worksheet, s: dict[str, Format], report: Report, names: dict[st
     sheet.merge_range(0, 0, 0, 6, t.title, s["title"])
     row = 1
     for line in t.header_lines:
-        sheet.merge_range(row, 0, row, 6, _fill(line, report, names), s["line"])
+        sheet.merge_range(row, 0, row, 6, fill_line(line, report, names), s["line"])
         row += 1
     blocks: dict[str, list[tuple[str, int, str, list[Column]]]] = {}
     for item in _items(t):
@@ -186,6 +187,6 @@ def _form(sheet: Worksheet, s: dict[str, Format], report: Report, names: dict[st
     sheet.set_column(5, 5, 40)
     sheet.set_column(6, 6, 12)
     for line in t.footer_lines:
-        sheet.merge_range(row, 0, row, 6, _fill(line, report, names), s["line"])
+        sheet.merge_range(row, 0, row, 6, fill_line(line, report, names), s["line"])
         row += 1
     return row - 1

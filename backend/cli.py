@@ -310,7 +310,7 @@ def reports_export(
                         as_of=None,
                     )
                 elif step == "records":
-                    report = reports_.compute(session, t, unit, period)
+                    report = reports_.compute(session, t, unit, period, items=False)
                 elif step == "workbook":
                     body = workbook.build(report)
                 else:

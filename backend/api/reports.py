@@ -120,14 +120,14 @@ class CellSchema(ma.Schema):
     evidence = ma.fields.Dict()
 
 
-def _report(args: dict[str, Any]) -> reports.Report:
+def _report(args: dict[str, Any], *, items: bool) -> reports.Report:
     user, session = current_user(), db()
     unit = scope.get_visible_unit(session, user, args["unit"] or user.unit_id)
     template = reports.template(args["template"])
     period = reports.period_for(
         template, month=args["month"], start=args["from_"], end=args["to"], as_of=args["as_of"]
     )
-    return reports.compute(session, template, unit, period)
+    return reports.compute(session, template, unit, period, items=items)
 
 
 @blp.route("/dispatch")
@@ -138,7 +138,7 @@ class Dispatch(MethodView):
     @blp.doc(responses={"200": {"description": "OK", "content": EXPORT_CONTENT}})
     def get(self, args: dict[str, Any]) -> Any:
         """A 调度表: a row per sub-unit and the total, as of the period's cut-off"""
-        report = _report(args)
+        report = _report(args, items=False)
         if args["format"] == "xlsx":
             return spreadsheet(report)
         return render.report(report)
@@ -153,7 +153,7 @@ class DispatchCell(MethodView):
         """The records behind one figure of a 调度表, with their evidence"""
         template = reports.template(args["template"])
         key = reports.column_key(template, args["column"])
-        report = _report(args)
+        report = _report(args, items=True)
         if args["row"] is not None and args["row"] not in {r.unit_id for r in report.rows}:
             raise reports.RowUnknown(
                 f"The report of {report.unit.name} has no row {args['row']}.",

@@ -216,7 +216,7 @@ def _page(values: Any, status: int = 200, error: str | None = None) -> Any:
     try:
         args = _params(values)
         unit, t, period = _target(args)
-        report = reports.compute(db(), t, unit, period)
+        report = reports.compute(db(), t, unit, period, items=False)
         body = render.report(report)
         state = filing.status(db(), t, unit, period)
         filed = _filings(t, state, body["total_label"])
@@ -322,7 +322,7 @@ def reports_xlsx() -> Any:
     except FormError as exc:
         return render_template("console/error.html", title="请求有误", message=exc.message), 422
     unit, t, period = _target(args)
-    return reports_api.spreadsheet(reports.compute(db(), t, unit, period))
+    return reports_api.spreadsheet(reports.compute(db(), t, unit, period, items=False))
 
 
 @blp.route("/reports/filings", methods=["POST"])

@@ -28,7 +28,7 @@ from reports.metrics import METRICS as METRIC_TYPES
 from . import counting
 from . import facts as facts_
 from . import scope as scope_
-from .counting import REASONS, Item
+from .counting import GROUPED, MERGED, REASONS, Item
 from .errors import ColumnUnknown, PeriodInvalid, RowUnknown, TemplateUnknown
 from .facts import Facts, Moments
 
@@ -92,7 +92,9 @@ class Report:
         return [i for row in self.rows for cell in row.cells.values() for i in cell.items]
 
     def excluded(self) -> list[Item]:
-        return _unique(i for i in self.items() if not i.counted)
+        """What a rule left out; not what it merged (a 复查 on an inspection's day, an
+        enterprise counted once): those are in their cell's list only."""
+        return _unique(i for i in self.items() if not i.counted and i.reason not in MERGED)
 
     def late(self) -> list[Item]:
         return _unique(i for i in self.items() if i.late)
@@ -149,13 +151,22 @@ def period_for(
         ) from None
 
 
-def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) -> Report:
+def compute(
+    session: Session, t: Template, unit: Unit, period: ReportingPeriod, *, items: bool = True
+) -> Report:
+    """The report, every figure with every item behind it (the cell endpoint, filing).
+    ``items=False`` (the report itself: JSON, XLSX) aggregates the figures in SQL and keeps in
+    each cell only the items the report lists (excluded by a rule, or late): the same figures
+    and lists, without building an item per record (docs/reports.md § Performance)."""
     m = Moments.of(period)
     monthly = t.period.accumulation == "monthly"
     groups = _row_units(session, unit)
     all_ids = [uid for _, ids in groups for uid in ids]
-    loaded = facts_.load(session, all_ids, m, monthly=monthly)
     areas = _areas(t, unit, groups)
+    # 全口径 rows sort facts by their enterprise's town: record by record (the groups do not
+    # keep the enterprise), so such a report is computed as with items=True
+    grouped = not items and not areas
+    loaded = facts_.load(session, all_ids, m, monthly=monthly, grouped=grouped)
     whole = scope_.Area.of(session, set().union(*areas.values()), all_ids, m, monthly)
     if areas:
         loaded = _merge(loaded, whole.extra)
@@ -163,9 +174,9 @@ def compute(session: Session, t: Template, unit: Unit, period: ReportingPeriod) 
     by_unit = _by_unit(loaded)
     rows = []
     for row_unit, ids in groups:
-        mine = _subset(by_unit, ids)
+        mine = _subset(by_unit, ids, loaded.grouped)
         own = row_unit.id == unit.id and len(groups) > 1
-        if own and not (mine.hazards or mine.visits or mine.records):
+        if own and not mine.any():
             continue  # the parent's own row appears only when it recorded something itself
         row = _row(t, row_unit, mine, m)
         if row_unit.id in areas and unit.kind is not UnitKind.town:
@@ -240,21 +251,32 @@ def _row_units(session: Session, unit: Unit) -> list[tuple[Unit, list[uuid.UUID]
 
 def _by_unit(f: Facts) -> dict[uuid.UUID, Facts]:
     out: dict[uuid.UUID, Facts] = {}
+
+    def of(unit_id: uuid.UUID) -> Facts:
+        return out.setdefault(unit_id, Facts([], [], [], grouped=f.grouped))
+
     for h in f.hazards:
-        out.setdefault(h.unit_id, Facts([], [], [])).hazards.append(h)
+        of(h.unit_id).hazards.append(h)
     for v in f.visits:
-        out.setdefault(v.unit_id, Facts([], [], [])).visits.append(v)
+        of(v.unit_id).visits.append(v)
     for r in f.records:
-        out.setdefault(r.unit_id, Facts([], [], [])).records.append(r)
+        of(r.unit_id).records.append(r)
+    for hg in f.hazard_groups:
+        of(hg[0].unit_id).hazard_groups.append(hg)
+    for vg in f.visit_groups:
+        of(vg[0].unit_id).visit_groups.append(vg)
     return out
 
 
-def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID]) -> Facts:
+def _subset(by_unit: dict[uuid.UUID, Facts], ids: list[uuid.UUID], grouped: bool = False) -> Facts:
     parts = [by_unit[i] for i in ids if i in by_unit]
     return Facts(
         hazards=[h for p in parts for h in p.hazards],
         visits=[v for p in parts for v in p.visits],
         records=[r for p in parts for r in p.records],
+        hazard_groups=[g for p in parts for g in p.hazard_groups],
+        visit_groups=[g for p in parts for g in p.visit_groups],
+        grouped=grouped,
     )
 
 
@@ -264,23 +286,52 @@ def _row(t: Template, unit: Unit, f: Facts, m: Moments, *, reports_as: str | Non
     kind = "town" if unit.kind is UnitKind.town else "department"
     applies = reports_as or kind
     cells: dict[str, Cell] = {}
+    # a metric of one record kind reads only the records of that kind (the same items, sooner)
+    of_kind: dict[str, Facts] = {}
+    for r in f.records:
+        of_kind.setdefault(r.kind, Facts([], [], [])).records.append(r)
     for col in t.columns:
         if col.metric == "ratio":
             continue
         params = {**col.params, "_campaign": t.period.campaign, "_late": t.late_policy}
-        items = counting.METRICS[col.metric](f, m, params)
-        if t.late_policy == "exclude":
-            items = [i.excluded("late") if i.late and i.counted else i for i in items]
+        metric = counting.METRICS[col.metric]
+        record_kind = getattr(metric, "kind", None)
+        facts = f if record_kind is None else of_kind.get(record_kind, Facts([], [], []))
+        items = _late(t, metric(facts, m, params))
+        value = _value(col.metric, items)
+        if f.grouped and col.metric in GROUPED:
+            value = _grouped_value(t, col.metric, f, m, params)
         if applies in col.not_for:
-            cells[col.key] = Cell(None, [i.excluded("town.not_reported") for i in items])
-            continue
-        cells[col.key] = Cell(_value(col.metric, items), items)
+            value, items = None, [i.excluded("town.not_reported") for i in items]
+        if f.grouped:  # only what the report lists; the cell endpoint asks for every item
+            items = [i for i in items if i.late or (not i.counted and i.reason not in MERGED)]
+        cells[col.key] = Cell(value, items)
     for col in t.columns:
         if col.metric == "ratio":
             cells[col.key] = Cell(
                 _ratio(cells[str(col.numerator)].value, cells[str(col.denominator)].value)
             )
     return Row(unit.id, unit.name, kind, cells)
+
+
+def _late(t: Template, items: list[Item]) -> list[Item]:
+    if t.late_policy == "exclude":
+        return [i.excluded("late") if i.late and i.counted else i for i in items]
+    return items
+
+
+def _grouped_value(t: Template, metric: str, f: Facts, m: Moments, params: dict[str, Any]) -> Value:
+    """The figure from the groups: the same rule applied to one representative of each group,
+    counted as many times as the group has members (once for a 家 column: an enterprise is
+    counted once however often it was visited)."""
+    weighted = GROUPED[metric]
+    reps = Facts([h for h, _ in f.hazard_groups], [v for v, _ in f.visit_groups], [])
+    weight = {("hazard", str(h.id)): n for h, n in f.hazard_groups}
+    weight |= {(v.kind, v.id): n for v, n in f.visit_groups}
+    items = _late(t, counting.METRICS[metric](reps, m, params))
+    return sum(
+        int(i.value) * (weight[(i.type, i.id)] if weighted else 1) for i in items if i.counted
+    )
 
 
 def _value(metric: str, items: list[Item]) -> Value:

@@ -9,7 +9,7 @@ before filing can say why a record is not in a figure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -68,7 +68,21 @@ class Item:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def excluded(self, reason: str) -> Item:
-        return replace(self, counted=False, reason=reason)
+        # as dataclasses.replace(self, counted=False, reason=reason), without its field-by-field
+        # introspection (a report excludes thousands)
+        return Item(
+            self.type,
+            self.id,
+            self.label,
+            self.unit_id,
+            self.day,
+            self.value,
+            False,
+            reason,
+            self.late,
+            self.version,
+            self.evidence,
+        )
 
 
 Metric = Callable[[Facts, Moments, dict[str, Any]], list[Item]]
@@ -284,6 +298,7 @@ def _records(
             out.append(item)
         return _distinct_enterprises(out) if distinct_enterprise else out
 
+    metric.kind = kind  # type: ignore[attr-defined]  # reads records of this kind only
     return metric
 
 
@@ -326,6 +341,9 @@ def _dangerous(facts: Facts, m: Moments, params: dict[str, Any]) -> list[Item]:
     return _typical_cases(facts, m, {**params, "dangerous_operation_crime": True})
 
 
+_typical_cases.kind = _dangerous.kind = "typical_case"  # type: ignore[attr-defined]
+
+
 def _not_key(flag: str, reason: str) -> Callable[[RecordFact], str | None]:
     def check(r: RecordFact) -> str | None:
         d, facts = _detail(r), r.content.get("facts") or {}
@@ -366,6 +384,7 @@ METRICS: dict[str, Metric] = {
         lambda h: h.level != "major" or h.clause is not None, major=False, rectified=True
     ),
     "hazards.all.rectified_in_period": _rectified_in_period,
+    # (GROUPED below: the metrics a report computes from grouped facts)
     "inspections.enterprise_visits": _visits,
     "inspections.enterprises": _enterprises,
     "inspections.enterprises_with_defect": _with_defect,
@@ -463,3 +482,17 @@ METRICS: dict[str, Metric] = {
     "study_sessions.count": _records("study_session"),
     "research_meetings.count": _records("research_meeting"),
 }
+
+
+GROUPED: dict[str, bool] = {
+    **{key: True for key in METRICS if key.startswith("hazards.")},
+    "inspections.enterprise_visits": True,
+    "inspections.enterprises": False,
+}
+"""Metrics a report computes from ``Facts.hazard_groups`` / ``visit_groups``: each applies to a
+group's representative as to each of its members; ``True``: a counted representative counts
+its group's size, ``False`` (家): once."""
+
+MERGED = frozenset({"visit.same_day", "enterprise.counted"})
+"""Reasons that merge a record into another counted one rather than fail it: the cell lists
+them, the report's ``excluded`` list does not."""

@@ -16,17 +16,22 @@ Two moments matter (docs/reports.md):
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+import orjson
+from sqlalchemy import Date, Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from backend.models import (
     Enterprise,
+    EntityType,
     Finding,
     Hazard,
     HazardEvent,
@@ -128,24 +133,69 @@ class RecordFact:
 
 @dataclass
 class Facts:
+    """What the counting rules read. Loaded ``grouped`` (the report's figures), ``hazards`` and
+    ``visits`` hold only the facts that can be excluded or listed (voided, claimed 重大 without a
+    clause, late, not a business; and every 抽查 for its defects), and ``hazard_groups`` /
+    ``visit_groups`` stand for all of them: one representative fact per combination of the
+    attributes the rules read, with how many facts it stands for (docs/reports.md
+    § Performance)."""
+
     hazards: list[HazardFact]
     visits: list[VisitFact]
     records: list[RecordFact]
+    hazard_groups: list[tuple[HazardFact, int]] = field(default_factory=list)
+    visit_groups: list[tuple[VisitFact, int]] = field(default_factory=list)
+    grouped: bool = False
+
+    def any(self) -> bool:
+        return bool(
+            self.hazards or self.visits or self.records or self.hazard_groups or self.visit_groups
+        )
 
 
-def load(session: Session, unit_ids: list[uuid.UUID], m: Moments, *, monthly: bool) -> Facts:
+def load(
+    session: Session,
+    unit_ids: list[uuid.UUID],
+    m: Moments,
+    *,
+    monthly: bool,
+    grouped: bool = False,
+) -> Facts:
+    if not grouped:
+        return Facts(
+            hazards=_hazards(session, unit_ids, m, monthly=monthly),
+            visits=_inspections(session, unit_ids, m) + _reinspections(session, unit_ids, m),
+            records=_records(session, unit_ids, m),
+        )
+    groups, exceptional = _hazard_groups(session, unit_ids, m, monthly=monthly)
     return Facts(
-        hazards=_hazards(session, unit_ids, m, monthly=monthly),
-        visits=_inspections(session, unit_ids, m) + _reinspections(session, unit_ids, m),
+        hazards=[
+            h
+            for chunk in _chunks(exceptional)
+            for h in _hazards(session, unit_ids, m, monthly=monthly, only=chunk)
+        ],
+        visits=_inspections(session, unit_ids, m, exceptions_only=True),
         records=_records(session, unit_ids, m),
+        hazard_groups=groups,
+        visit_groups=_visit_groups(session, unit_ids, m),
+        grouped=True,
     )
 
 
 def _hazards(
-    session: Session, unit_ids: list[uuid.UUID], m: Moments, *, monthly: bool
+    session: Session,
+    unit_ids: list[uuid.UUID],
+    m: Moments,
+    *,
+    monthly: bool,
+    only: Any = None,
 ) -> list[HazardFact]:
     # A monthly report also needs hazards found before the month and rectified in it.
     lower = date.min if monthly else m.period.starts_on
+    where = [Hazard.unit_id.in_(unit_ids), Hazard.found_on <= m.period.cutoff]
+    where.append(Hazard.found_on >= lower)
+    if only is not None:
+        where.append(Hazard.id.in_(only))
     rows = session.execute(
         select(
             Hazard.id,
@@ -154,9 +204,7 @@ def _hazards(
             Hazard.enterprise_id,
             Hazard.found_on,
             Hazard.before_photos,  # evidence only (the figure never reads it): as entered
-        )
-        .where(Hazard.unit_id.in_(unit_ids))
-        .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
+        ).where(*where)
     ).all()
     if not rows:
         return []
@@ -176,8 +224,7 @@ def _hazards(
             d["photos"].label("photos"),
         )
         .join(Hazard, Hazard.id == HazardEvent.hazard_id)
-        .where(Hazard.unit_id.in_(unit_ids))
-        .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
+        .where(*where)
         .where(or_(HazardEvent.at <= m.cutoff, HazardEvent.type == "created"))
         .order_by(HazardEvent.hazard_id, HazardEvent.id)
     )
@@ -254,7 +301,262 @@ def _replay(row: Any, events: list[Event], m: Moments) -> HazardFact | None:
     return fact
 
 
-def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[VisitFact]:
+def _hazard_groups(
+    session: Session, unit_ids: list[uuid.UUID], m: Moments, *, monthly: bool
+) -> tuple[list[tuple[HazardFact, int]], list[uuid.UUID]]:
+    """``_replay`` done in SQL for every hazard at once, grouped by what the rules read; and
+    the ids of the hazards that can be excluded or listed (voided, 重大 without a clause,
+    late), which ``_hazards`` replays one by one.
+
+    One aggregate per hazard over its events by the cut-off (and its ``created`` event whenever
+    it came; the ledger writes one per entry): level, clause and source from the ``created``
+    event, or from the last ``reclassified`` one; listed and voided if such an event came;
+    rectified if its last event left it rectified or closed, and when the first that made it
+    ``rectified`` came (in the period or before it: ``rectified_on``). No join back to the
+    events but for the rare reclassified ones."""
+    lower = date.min if monthly else m.period.starts_on
+    start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
+    e = HazardEvent
+    by_cutoff, created = e.at <= m.cutoff, e.type == "created"
+    rectifying = and_(e.type != "created", e.state_after == "rectified", by_cutoff)
+
+    def of_created(value: Any) -> Any:
+        return func.max(case((created, value)))
+
+    def flag(test: Any) -> Any:
+        return func.max(case((test, 1), else_=0))
+
+    # small codes rather than the strings: the rules compare them with these values only
+    level_code = _code(e.data["level"].as_string(), LEVEL_CODES)
+    clause_code = case((e.data["clause"].as_string().is_not(None), 1), else_=0)
+    source = e.data["source"].as_string()
+    source_code = case(
+        (or_(source.is_(None), source == ""), SOURCE_CODES["department"]),
+        else_=_code(source, SOURCE_CODES),
+    )
+    found_in = case((Hazard.found_on >= m.period.starts_on, 1), else_=0)
+    per = (
+        select(
+            e.hazard_id,
+            Hazard.unit_id,
+            found_in.label("found_in"),
+            func.count(case((created, e.id))).label("created"),
+            of_created(level_code).label("level"),
+            of_created(clause_code).label("clause"),
+            of_created(source_code).label("source"),
+            flag(and_(created, e.at > m.horizon)).label("late"),
+            func.max(e.id).label("last"),
+            func.max(case((e.state_after.in_(RECTIFIED), e.id))).label("last_rectified"),
+            func.min(case((rectifying, e.id))).label("first_rectifying"),
+            func.min(case((and_(rectifying, e.at >= start), e.id))).label("first_in_period"),
+            func.max(case((and_(e.type == "reclassified", by_cutoff), e.id))).label("rid"),
+            flag(and_(e.type == "listed", by_cutoff)).label("listed"),
+            func.max(case((and_(e.type == "listed", by_cutoff), e.id))).label("lid"),
+            flag(and_(e.type == "voided", by_cutoff)).label("voided"),
+        )
+        .join(Hazard, Hazard.id == e.hazard_id)
+        .where(Hazard.unit_id.in_(unit_ids))
+        .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
+        .where(or_(by_cutoff, created))
+        .group_by(e.hazard_id, Hazard.unit_id, found_in)
+        .subquery()
+    )
+    re = (
+        select(e.id, level_code.label("level"), clause_code.label("clause"))
+        .where(e.type == "reclassified", by_cutoff)
+        .subquery()
+    )
+
+    listing = (
+        select(e.id, e.data["listing_level"].as_string().label("level"))
+        .where(e.type == "listed", by_cutoff)
+        .subquery()
+    )
+
+    def reclassified(key: str) -> Any:
+        return case((per.c.rid.is_not(None), re.c[key]), else_=per.c[key])
+
+    level, has_clause = reclassified("level"), reclassified("clause")
+    done = and_(per.c.first_rectifying.is_not(None), per.c.last == per.c.last_rectified)
+    rect = case(
+        (and_(done, per.c.first_rectifying == per.c.first_in_period), 2), (done, 1), else_=0
+    )
+    keys = [per.c.unit_id, per.c.found_in, level, has_clause, per.c.source, per.c.listed]
+    keys += [per.c.voided, rect, per.c.late, listing.c.level]
+    grouped = (
+        select(*keys, func.count())
+        .select_from(
+            per.outerjoin(re, re.c.id == per.c.rid).outerjoin(listing, listing.c.id == per.c.lid)
+        )
+        .where(per.c.created > 0)
+        .group_by(*keys)
+    )
+    groups = []
+    before = m.period.starts_on - timedelta(days=1)
+    for n, row in enumerate(session.execute(grouped)):
+        unit_id, f_in, lvl, has, src, listed, voided, rectified, is_late, level_listed = row[:10]
+        count = row[10]
+        groups.append(
+            (
+                HazardFact(
+                    id=uuid.UUID(int=n),
+                    number=f"group:{n}",
+                    unit_id=unit_id,
+                    enterprise_id=uuid.UUID(int=0),
+                    found_on=m.period.starts_on if f_in else before,
+                    source=SOURCES[int(src)],
+                    entered_at=m.cutoff,
+                    level=LEVELS[int(lvl)],
+                    clause="clause" if has else None,
+                    state="rectified" if rectified else "pending",
+                    listed=bool(listed),
+                    listing_level=level_listed,
+                    rectified_on=(None, before, m.period.starts_on)[int(rectified)],
+                    voided=bool(voided),
+                    before_photos=0,
+                    after_photos=0,
+                    late=bool(is_late),
+                ),
+                int(count),
+            )
+        )
+    return groups, _exceptional(session, unit_ids, m, lower)
+
+
+LEVEL_CODES = {"general": 1, "major": 2}  # anything else: 0, neither
+SOURCE_CODES = {"self_reported": 1, "department": 2}  # none: department (as _replay)
+LEVELS = {0: "other", **{v: k for k, v in LEVEL_CODES.items()}}
+SOURCES = {0: "other", **{v: k for k, v in SOURCE_CODES.items()}}
+
+
+def _code(value: Any, codes: dict[str, int]) -> Any:
+    return case(*((value == text, code) for text, code in codes.items()), else_=0)
+
+
+def _exceptional(
+    session: Session, unit_ids: list[uuid.UUID], m: Moments, lower: date
+) -> list[uuid.UUID]:
+    """Hazards that may be excluded or listed, and some more (one scan, no replay): voided or
+    listed (挂牌督办 at the other level than a column's) by the cut-off, entered after the
+    horizon, or entered or reclassified as 重大 without a clause."""
+    e = HazardEvent
+    level, clause = e.data["level"].as_string(), e.data["clause"].as_string()
+    query = (
+        select(e.hazard_id)
+        .distinct()
+        .join(Hazard, Hazard.id == e.hazard_id)
+        .where(Hazard.unit_id.in_(unit_ids))
+        .where(Hazard.found_on <= m.period.cutoff, Hazard.found_on >= lower)
+        .where(
+            or_(
+                and_(e.type == "voided", e.at <= m.cutoff),
+                and_(e.type == "listed", e.at <= m.cutoff),  # may be at the other level
+                and_(e.type == "created", e.at > m.horizon),
+                and_(e.type.in_(("created", "reclassified")), level == "major", clause.is_(None)),
+            )
+        )
+    )
+    return list(session.scalars(query))
+
+
+def _china_day(session: Session, moment: Any) -> ColumnElement[Any]:
+    """The China date of a stored UTC moment, in SQL (China keeps no summer time)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(moment, literal("+8 hours"))
+    return cast(func.timezone("Asia/Shanghai", moment), Date)
+
+
+def _visit_groups(
+    session: Session, unit_ids: list[uuid.UUID], m: Moments
+) -> list[tuple[VisitFact, int]]:
+    """Inspections counted per (unit, enterprise, entity type, late), and 复查 per (unit,
+    enterprise, whether an inspection of that enterprise by that unit fell on its China date).
+    Each group's representative is dated the cut-off day; a 复查 with no inspection that day
+    stands for a made-up enterprise, so that the rule (``counting._visits``) sees it as its
+    own visit and the one with an inspection as the same one."""
+    start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
+    moment = func.coalesce(Inspection.started_at, Inspection.created_at)
+    first_review = (
+        select(InspectionReview.inspection_id, func.min(InspectionReview.reviewed_at).label("at"))
+        .group_by(InspectionReview.inspection_id)
+        .subquery()
+    )
+    rejected = select(InspectionReview.inspection_id).where(
+        InspectionReview.decision == "reject", InspectionReview.reviewed_at <= m.horizon
+    )
+    known = or_(
+        and_(Inspection.submitted_at.is_not(None), Inspection.submitted_at <= m.horizon),
+        and_(first_review.c.at.is_not(None), first_review.c.at <= m.horizon),
+    )
+    visits = (
+        select(
+            Inspection.unit_id,
+            Inspection.enterprise_id,
+            _china_day(session, moment).label("day"),
+            Enterprise.entity_type,
+            case((known, 0), else_=1).label("late"),
+        )
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .outerjoin(first_review, first_review.c.inspection_id == Inspection.id)
+        .where(Inspection.unit_id.in_(unit_ids), Inspection.kind.in_(VISIT_KINDS))
+        .where(moment >= start, moment <= m.cutoff)
+        .where(or_(Inspection.submitted_at.is_not(None), first_review.c.at.is_not(None)))
+        .where(Inspection.id.not_in(rejected))
+        .cte("visits")  # read twice: the groups, and the days an enterprise was inspected
+    )
+    v = visits.c
+    keys = [v.unit_id, v.enterprise_id, v.entity_type, v.late]
+    inspections = select(*keys, func.count()).group_by(*keys)
+    seen = select(v.unit_id, v.enterprise_id, v.day).distinct().subquery()
+    again = (
+        select(
+            Hazard.unit_id,
+            Hazard.enterprise_id,
+            _china_day(session, HazardEvent.at).label("day"),
+        )
+        .join(Hazard, Hazard.id == HazardEvent.hazard_id)
+        .where(Hazard.unit_id.in_(unit_ids), HazardEvent.type == "reinspected")
+        .where(and_(HazardEvent.at >= start, HazardEvent.at <= m.cutoff))
+        .subquery()
+    )
+    same_day = case((seen.c.day.is_not(None), 1), else_=0)
+    rkeys = [again.c.unit_id, again.c.enterprise_id, same_day]
+    reinspections = (
+        select(*rkeys, func.count())
+        .select_from(
+            again.outerjoin(
+                seen,
+                and_(
+                    seen.c.unit_id == again.c.unit_id,
+                    seen.c.enterprise_id == again.c.enterprise_id,
+                    seen.c.day == again.c.day,
+                ),
+            )
+        )
+        .group_by(*rkeys)
+    )
+    day = m.period.cutoff
+    out: list[tuple[VisitFact, int]] = []
+    for unit_id, enterprise_id, entity_type, is_late, count in session.execute(inspections):
+        kind = str(entity_type.value if entity_type else "enterprise")
+        rep = VisitFact(
+            f"group:{len(out)}", "inspection", unit_id, enterprise_id, kind, day, m.cutoff
+        )
+        rep.late = bool(is_late)
+        out.append((rep, int(count)))
+    for unit_id, enterprise_id, inspected, count in session.execute(reinspections):
+        if not inspected:
+            enterprise_id = uuid.UUID(int=len(out) + 1)  # its own visit
+        rep = VisitFact(
+            f"group:{len(out)}", "reinspection", unit_id, enterprise_id, "enterprise", day, m.cutoff
+        )
+        out.append((rep, int(count)))
+    return out
+
+
+def _inspections(
+    session: Session, unit_ids: list[uuid.UUID], m: Moments, *, exceptions_only: bool = False
+) -> list[VisitFact]:
     start = datetime.combine(m.period.starts_on, time(), CHINA).astimezone(UTC)
     day = func.coalesce(Inspection.started_at, Inspection.created_at)
     rejected = (
@@ -286,6 +588,19 @@ def _inspections(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> lis
         .where(or_(Inspection.submitted_at.is_not(None), reviewed.is_not(None)))
         .where(Inspection.id.not_in(rejected))
     )
+    if exceptions_only:
+        # what can be excluded or listed (not a business, late), and every 抽查 for its defects
+        known = or_(
+            and_(Inspection.submitted_at.is_not(None), Inspection.submitted_at <= m.horizon),
+            and_(reviewed.is_not(None), reviewed <= m.horizon),
+        )
+        query = query.where(
+            or_(
+                Enterprise.entity_type == EntityType.non_business,
+                ~known,
+                Inspection.checklist_code == "principal_duties",
+            )
+        )
     visits = []
     for inspection in session.execute(query):
         entity_type, first_review = inspection.entity_type, inspection.first_review
@@ -398,39 +713,58 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
         .group_by(RecordVersion.record_id)
         .subquery()
     )
+    # the version at the horizon (the first when it came later), columns only: no ORM objects;
+    # the JSON as text, parsed by orjson (the driver's json.loads costs more than the query)
+    wanted = func.coalesce(known.c.known, 1)
     query = (
-        select(Record, latest.c.version, known.c.known)
+        select(
+            Record.id,
+            Record.kind,
+            Record.unit_id,
+            Record.occurred_on,
+            RecordVersion.version,
+            cast(RecordVersion.content, Text),
+            RecordVersion.countable,
+            cast(RecordVersion.flags, Text),
+            RecordVersion.created_at,
+            latest.c.version,
+            known.c.known,
+        )
         .join(latest, latest.c.record_id == Record.id)
         .outerjoin(known, known.c.record_id == Record.id)
+        .join(
+            RecordVersion,
+            and_(RecordVersion.record_id == Record.id, RecordVersion.version == wanted),
+        )
     )
-    wanted: dict[tuple[uuid.UUID, int], tuple[Record, bool, bool]] = {}
-    for record, last, seen in session.execute(query):
-        version = seen or 1
-        wanted[(record.id, version)] = (record, seen is None, bool(seen and last > seen))
-    if not wanted:
-        return []
-    facts = []
-    ids = list({k[0] for k in wanted})
-    for chunk in _chunks(ids):
-        for v in session.scalars(select(RecordVersion).where(RecordVersion.record_id.in_(chunk))):
-            if (v.record_id, v.version) not in wanted:
-                continue
-            record, late, corrected = wanted[(v.record_id, v.version)]
-            facts.append(
-                RecordFact(
-                    id=record.id,
-                    kind=record.kind,
-                    unit_id=record.unit_id,
-                    version=v.version,
-                    content=v.content,
-                    countable=v.countable,
-                    flags=list(v.flags),
-                    entered_at=_aware(v.created_at),
-                    corrected_later=corrected,
-                    late=late,
-                    current_day=record.occurred_on,
-                )
-            )
+    facts = [
+        RecordFact(
+            id=record_id,
+            kind=kind,
+            unit_id=unit_id,
+            version=version,
+            content=_json(content),
+            countable=countable,
+            flags=[] if flags == "[]" else list(_json(flags)),
+            entered_at=_aware(created_at),
+            corrected_later=bool(seen and last > seen),
+            late=seen is None,
+            current_day=occurred_on,
+        )
+        for (
+            record_id,
+            kind,
+            unit_id,
+            occurred_on,
+            version,
+            content,
+            countable,
+            flags,
+            created_at,
+            last,
+            seen,
+        ) in session.execute(query)
+    ]
     return sorted(
         (f for f in facts if f.day <= m.period.cutoff or _in(f.current_day, m)),
         key=lambda f: (f.day, str(f.id)),
@@ -439,6 +773,15 @@ def _records(session: Session, unit_ids: list[uuid.UUID], m: Moments) -> list[Re
 
 def _in(day: date | None, m: Moments) -> bool:
     return day is not None and m.within(day)
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _json(text: str) -> Any:
+    """orjson, but the json module where a number may not fit 64 bits (orjson would make it a
+    float; backend/db.py reads with the json module for that reason)."""
+    return json.loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1415,12 +1415,25 @@ def verify(stack: Stack, fleet: Fleet) -> list[str]:
             problems.append(f"{sum(claims.values())} unit claims for {len(photos)} photos")
 
         meant_finding_ids = {f for f, _, _ in meant_findings}
+        confirmed = dict(
+            session.execute(
+                select(FindingConfirmation.finding_id, FindingConfirmation.merged_into)
+            ).all()
+        )
+        if len(confirmed) != len(meant_finding_ids) or set(confirmed) != meant_finding_ids:
+            problems.append(f"{len(confirmed)} confirmations, {len(meant_finding_ids)} findings")
+        # One entry per situation (docs/standards.md §3): majors of one inspection under one clause
+        # are one entry, led by the first; the others are confirmed with merged_into it.
+        leads = {f for f, lead in confirmed.items() if lead is None}
         entries = session.execute(select(Hazard.finding_id)).scalars().all()
-        if len(entries) != len(meant_finding_ids) or set(entries) != meant_finding_ids:
-            problems.append(f"{len(entries)} ledger entries, {len(meant_finding_ids)} findings")
-        confirmations = session.scalar(select(func.count()).select_from(FindingConfirmation))
-        if confirmations != len(meant_finding_ids):
-            problems.append(f"{confirmations} confirmations, {len(meant_finding_ids)} findings")
+        if len(entries) != len(leads) or set(entries) != leads:
+            problems.append(
+                f"{len(entries)} ledger entries, {len(leads)} situations "
+                f"({len(meant_finding_ids)} findings)"
+            )
+        strays = {f for f, lead in confirmed.items() if lead is not None and lead not in leads}
+        if strays:
+            problems.append(f"{len(strays)} findings merged into no ledger entry")
         amendments = session.scalar(select(func.count()).select_from(Amendment))
         if amendments:
             problems.append(f"{amendments} amendments (none was meant)")

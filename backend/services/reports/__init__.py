@@ -170,7 +170,7 @@ def compute(
     whole = scope_.Area.of(session, set().union(*areas.values()), all_ids, m, monthly)
     if areas:
         loaded = _merge(loaded, whole.extra)
-    in_towns = whole.by_town(loaded)
+    in_towns = whole.by_town(loaded) if areas else {}
     by_unit = _by_unit(loaded)
     rows = []
     for row_unit, ids in groups:
@@ -181,9 +181,9 @@ def compute(
         row = _row(t, row_unit, mine, m)
         if row_unit.id in areas and unit.kind is not UnitKind.town:
             others = whole.about(in_towns, areas[row_unit.id], exclude=set(ids))
-            full = _merge(mine, others)
-            row = _row(t, row_unit, full, m)
-            row.scope, row.own = "全口径", _row(t, row_unit, mine, m).cells
+            own_cells = row.cells
+            row = _row(t, row_unit, _merge(mine, others), m)
+            row.scope, row.own = "全口径", own_cells
         rows.append(row)
     if areas and unit.kind is UnitKind.town:
         # A town's own form: what other units did in its area, a row per unit, so the total
